@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Builds the Domus default guest from Debian sources: a Linux 6.1 riscv64 Image, a static
+# busybox, the domus-bench program and an initramfs with our /init.
+#
+#   guests/build.sh                    build into guests/out/ (installs Debian packages if root)
+#   guests/build.sh --update-prebuilt  ... then copy the results into guests/prebuilt/
+#                                      and rewrite guests/prebuilt/SHA256SUMS
+#   guests/build.sh --out DIR          build somewhere else
+#   guests/build.sh --no-deps          do not touch apt (the packages must be there already)
+#
+# Runs on Debian 12. Everything it needs comes from Debian's archive: the cross compiler, the
+# kernel source (linux-source-6.1) and busybox's *source* package, fetched through a private
+# deb-src apt configuration under the build directory (the system's apt sources are not changed).
+# Every step is skipped when its output is newer than its inputs, so a rerun is cheap.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+out="$here/out"
+update_prebuilt=0
+install_deps=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--update-prebuilt) update_prebuilt=1 ;;
+	--no-deps) install_deps=0 ;;
+	--out)
+		[ $# -ge 2 ] || { echo "build.sh: --out needs a directory" >&2; exit 2; }
+		out=$2
+		shift
+		;;
+	-h | --help)
+		sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "build.sh: unknown option $1 (see guests/build.sh --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+jobs=$(nproc)
+cross=riscv64-linux-gnu-
+
+# Reproducible builds: fixed time stamps and build identity (see docs/guest.md).
+export SOURCE_DATE_EPOCH=1700000000
+export KBUILD_BUILD_TIMESTAMP="2023-11-14 22:13:20 UTC"
+export KBUILD_BUILD_USER=domus
+export KBUILD_BUILD_HOST=domus
+export KBUILD_BUILD_VERSION=1
+export LC_ALL=C TZ=UTC
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { echo "build.sh: $*" >&2; exit 1; }
+
+# --- 1. Debian packages ---------------------------------------------------------------------
+packages=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1 build-essential
+	flex bison bc cpio xz-utils gzip dpkg-dev)
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	if [ $install_deps = 1 ] && [ "$(id -u)" = 0 ]; then
+		step "installing Debian packages: ${missing[*]}"
+		apt-get update -q
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+	else
+		die "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) or run this script as root"
+	fi
+fi
+
+# --- 2. Linux -------------------------------------------------------------------------------
+ksrc="$out/src/linux-source-6.1"
+kobj="$out/linux"
+if [ ! -f "$ksrc/Makefile" ]; then
+	step "unpacking /usr/src/linux-source-6.1.tar.xz"
+	mkdir -p "$out/src"
+	tar -C "$out/src" -xf /usr/src/linux-source-6.1.tar.xz
+fi
+kmake() { make -C "$ksrc" O="$kobj" ARCH=riscv CROSS_COMPILE=$cross -j"$jobs" "$@"; }
+fragment="$here/linux/domus.config"
+if [ ! -f "$kobj/.config" ] || [ "$fragment" -nt "$kobj/.config" ]; then
+	step "configuring Linux: tinyconfig + guests/linux/domus.config"
+	mkdir -p "$kobj"
+	kmake -s tinyconfig
+	(cd "$ksrc" && ARCH=riscv CROSS_COMPILE=$cross scripts/kconfig/merge_config.sh -m -O "$kobj" "$kobj/.config" "$fragment" >/dev/null)
+	kmake -s olddefconfig
+	# Every option the fragment asks for must have stuck (a dependency may silently drop one).
+	bad=0
+	while IFS= read -r line; do
+		case $line in CONFIG_*=*) ;; *) continue ;; esac
+		grep -qxF "$line" "$kobj/.config" || { echo "  not set: $line" >&2; bad=1; }
+	done <"$fragment"
+	[ $bad = 0 ] || die "the kernel config fragment did not apply cleanly (options above)"
+fi
+if [ ! -f "$kobj/arch/riscv/boot/Image" ] || [ "$kobj/.config" -nt "$kobj/arch/riscv/boot/Image" ]; then
+	step "building Linux Image (a few minutes)"
+	start=$(date +%s)
+	kmake Image
+	echo "Linux Image built in $(($(date +%s) - start)) s"
+fi
+
+# --- 3. busybox from Debian's source package ------------------------------------------------
+apt_dir="$out/apt"
+bb_dir=$(ls -d "$out"/src/busybox-*/ 2>/dev/null | head -n 1 || true)
+if [ -z "$bb_dir" ]; then
+	step "fetching busybox's Debian source package (private deb-src config in $apt_dir)"
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts"
+	# Same archive as the system's `deb` entries; bookworm main.
+	uri=$(grep -hsE '^\s*URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1 || true)
+	[ -n "$uri" ] || uri=$(grep -hsE '^\s*deb\s' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1 || true)
+	[ -n "$uri" ] || uri=http://deb.debian.org/debian
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm main" >"$apt_dir/sources.list"
+	aptopts=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts="$apt_dir/parts"
+		-o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" -o APT::Sandbox::User=root)
+	apt-get "${aptopts[@]}" update -q
+	(cd "$out/src" && apt-get "${aptopts[@]}" source --download-only busybox)
+	(cd "$out/src" && dpkg-source -x busybox_*.dsc)
+	bb_dir=$(ls -d "$out"/src/busybox-*/ | head -n 1)
+fi
+bb_dir=${bb_dir%/}
+bbobj="$out/busybox"
+if [ ! -x "$bbobj/busybox" ]; then
+	step "building static busybox from $(basename "$bb_dir")"
+	mkdir -p "$bbobj"
+	bbmake() { make -C "$bb_dir" O="$bbobj" ARCH=riscv CROSS_COMPILE=$cross -j"$jobs" "$@"; }
+	bbmake -s defconfig
+	# Static; tc does not build against current kernel headers; no hardware we lack.
+	sed -i -e 's/^# CONFIG_STATIC is not set/CONFIG_STATIC=y/' \
+		-e 's/^CONFIG_TC=y/# CONFIG_TC is not set/' \
+		-e 's/^CONFIG_FEATURE_TC_INGRESS=y/# CONFIG_FEATURE_TC_INGRESS is not set/' \
+		"$bbobj/.config"
+	(yes '' || true) | bbmake -s oldconfig >/dev/null
+	bbmake -s busybox
+	"${cross}strip" "$bbobj/busybox"
+fi
+
+# --- 4. domus-bench ---------------------------------------------------------------------------
+bench="$out/domus-bench"
+if [ ! -x "$bench" ] || [ "$here/bench/domus-bench.c" -nt "$bench" ]; then
+	step "building domus-bench"
+	"${cross}gcc" -static -O2 -s -o "$bench" "$here/bench/domus-bench.c"
+fi
+
+# --- 5. initramfs -----------------------------------------------------------------------------
+step "assembling the initramfs"
+gen="$out/gen_init_cpio"
+[ -x "$gen" ] || gcc -O2 -o "$gen" "$ksrc/usr/gen_init_cpio.c"
+stage="$out/rootfs"
+rm -rf "$stage"
+mkdir -p "$stage"
+make -C "$bb_dir" O="$bbobj" ARCH=riscv CROSS_COMPILE=$cross CONFIG_PREFIX="$stage" -s install >/dev/null
+install -D -m 755 "$bench" "$stage/usr/bin/domus-bench"
+install -m 755 "$here/rootfs/init" "$stage/init"
+mkdir -p "$stage/etc"
+for f in "$here"/rootfs/etc/*; do install -m 644 "$f" "$stage/etc/"; done
+# gen_init_cpio -t fixes the time of directories, links and nodes; files keep their own mtime.
+find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+list="$out/initramfs.list"
+{
+	for d in dev proc sys tmp root run mnt var var/log; do echo "dir /$d 755 0 0"; done
+	echo "nod /dev/console 600 0 0 c 5 1"
+	echo "nod /dev/null 666 0 0 c 1 3"
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort) | while IFS= read -r p; do
+		p=${p#.}
+		src="$stage$p"
+		if [ -L "$src" ]; then
+			echo "slink $p $(readlink "$src") 777 0 0"
+		elif [ -d "$src" ]; then
+			echo "dir $p 755 0 0"
+		else
+			echo "file $p $src $(stat -c %a "$src") 0 0"
+		fi
+	done
+} | awk '!seen[$1" "$2]++' >"$list"
+"$gen" -t "$SOURCE_DATE_EPOCH" "$list" >"$out/initramfs.cpio"
+gzip -9 -n -c "$out/initramfs.cpio" >"$out/initramfs.cpio.gz"
+gzip -9 -n -c "$kobj/arch/riscv/boot/Image" >"$out/Image.gz"
+cp "$kobj/.config" "$out/linux.config"
+
+# --- 6. what went in ---------------------------------------------------------------------------
+{
+	echo "# Debian packages and sources the default guest was built from"
+	for p in gcc-riscv64-linux-gnu gcc-12-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1; do
+		dpkg-query -W -f='${Package} ${Version}\n' "$p" 2>/dev/null || true
+	done
+	echo "busybox (source) $(cd "$out/src" && ls busybox_*.dsc | sed -e 's/^busybox_//' -e 's/\.dsc$//')"
+	echo "linux $(make -s -C "$ksrc" kernelversion)"
+} >"$out/VERSIONS"
+
+step "done"
+ls -l "$out/Image.gz" "$out/initramfs.cpio.gz"
+echo "Linux Image: $(stat -c %s "$kobj/arch/riscv/boot/Image") bytes"
+
+if [ $update_prebuilt = 1 ]; then
+	step "updating guests/prebuilt/"
+	pre="$here/prebuilt"
+	mkdir -p "$pre"
+	cp "$out/Image.gz" "$out/initramfs.cpio.gz" "$out/VERSIONS" "$pre/"
+	cp "$out/linux.config" "$pre/linux.config"
+	(cd "$pre" && sha256sum Image.gz initramfs.cpio.gz linux.config VERSIONS >SHA256SUMS)
+	cat "$pre/SHA256SUMS"
+fi

@@ -1,0 +1,83 @@
+/**
+ * The prebuilt default guest (guests/prebuilt/): a gzipped Linux Image and a gzipped
+ * initramfs, with SHA256SUMS.
+ *
+ * `defaultGuest()` verifies the checksums, then returns paths that both QEMU and Domus can
+ * load: the initramfs as it is (Linux unpacks gzip itself) and the kernel decompressed once
+ * into the cache directory, keyed by its checksum. A checksum mismatch is a `UserError`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { UserError } from '../../common/errors.ts';
+import { cacheDir, writeFileAtomic } from './files.ts';
+
+export interface GuestImage {
+  /** Uncompressed riscv64 Linux `Image`. */
+  kernel: string;
+  /** Initramfs (gzip-compressed cpio). */
+  initrd: string;
+}
+
+/** The checkout (or installed package) root: the nearest directory up with our package.json. */
+export function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && /"name":\s*"domus"/.test(readFileSync(pkg, 'utf8'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new Error('cannot find the Domus project root above ' + import.meta.url);
+    dir = up;
+  }
+}
+
+export function prebuiltDir(): string {
+  return join(projectRoot(), 'guests', 'prebuilt');
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Checks every file listed in `dir`/SHA256SUMS; returns the names checked. */
+export function verifyChecksums(dir: string): string[] {
+  const sumsPath = join(dir, 'SHA256SUMS');
+  if (!existsSync(sumsPath)) {
+    throw new UserError(`${sumsPath} is missing; rebuild the guest with guests/build.sh --update-prebuilt`);
+  }
+  const names: string[] = [];
+  for (const line of readFileSync(sumsPath, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m || m[1] === undefined || m[2] === undefined) {
+      throw new UserError(`${sumsPath} has a malformed line '${line}'; regenerate it with sha256sum`);
+    }
+    const file = join(dir, m[2]);
+    if (!existsSync(file)) {
+      throw new UserError(`${file} is missing; restore it from git or rebuild the guest`);
+    }
+    const actual = sha256(readFileSync(file));
+    if (actual !== m[1]) {
+      throw new UserError(
+        `${file} does not match its checksum in SHA256SUMS (got ${actual.slice(0, 12)}…); restore it from git or rebuild the guest`,
+      );
+    }
+    names.push(m[2]);
+  }
+  return names;
+}
+
+/** Verifies the prebuilt guest and returns loadable paths, decompressing the kernel once. */
+export function defaultGuest(dir = prebuiltDir()): GuestImage {
+  verifyChecksums(dir);
+  const gz = readFileSync(join(dir, 'Image.gz'));
+  const outDir = join(cacheDir(), 'guests', sha256(gz).slice(0, 16));
+  const kernel = join(outDir, 'Image');
+  if (!existsSync(kernel)) {
+    mkdirSync(outDir, { recursive: true });
+    writeFileAtomic(kernel, gunzipSync(gz));
+  }
+  return { kernel, initrd: join(dir, 'initramfs.cpio.gz') };
+}
