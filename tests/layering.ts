@@ -17,6 +17,7 @@
  *
  * The checker reads every .ts file under a source root and finds static imports, re-exports,
  * dynamic `import()` and `require()` calls by pattern; it does not need the code to compile.
+ * Unit tests (`*_test.ts`) are exempt: they run under Node's test runner, not in the product.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -83,7 +84,7 @@ function listTsFiles(dir: string): string[] {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...listTsFiles(p));
-    else if (name.endsWith('.ts')) out.push(p);
+    else if (name.endsWith('.ts') && !name.endsWith('_test.ts')) out.push(p);
   }
   return out;
 }

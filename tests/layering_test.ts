@@ -55,9 +55,10 @@ test('hypervisor/ may import machine/ but not toolstack, cli, api or web', () =>
   ]);
 });
 
-test('machine/ and hypervisor/ may not import Node.js modules; toolstack/ may', () => {
+test('machine/ and hypervisor/ may not import Node.js modules; toolstack/ and unit tests may', () => {
   const found = checkPlanted({
     'machine/a.ts': "import { readFileSync } from 'node:fs';\n",
+    'machine/a_test.ts': "import { test } from 'node:test';\n",
     'hypervisor/b.ts': "import { Worker } from 'worker_threads';\n",
     'hypervisor/c.ts': "const fs = require('fs');\n",
     'toolstack/d.ts': "import { readFileSync } from 'node:fs';\n",

@@ -2,4 +2,6 @@
  * Registers the CLI's subcommands in the command table. One file per command under
  * `commands/`, each calling `registerCommand`; this file only imports them in help order.
  */
+import './commands/run.ts';
+import './commands/run_test.ts';
 import './commands/guest_verify.ts';

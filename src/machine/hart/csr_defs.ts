@@ -1,0 +1,129 @@
+/**
+ * CSR numbers, field masks and trap causes of the privileged architecture (v1.12) that the
+ * Domus hart implements. Names follow the spec verbatim.
+ */
+
+export const enum Csr {
+  fflags = 0x001,
+  frm = 0x002,
+  fcsr = 0x003,
+  cycle = 0xc00,
+  time = 0xc01,
+  instret = 0xc02,
+  hpmcounter3 = 0xc03,
+  hpmcounter31 = 0xc1f,
+
+  sstatus = 0x100,
+  sie = 0x104,
+  stvec = 0x105,
+  scounteren = 0x106,
+  senvcfg = 0x10a,
+  sscratch = 0x140,
+  sepc = 0x141,
+  scause = 0x142,
+  stval = 0x143,
+  sip = 0x144,
+  satp = 0x180,
+
+  mvendorid = 0xf11,
+  marchid = 0xf12,
+  mimpid = 0xf13,
+  mhartid = 0xf14,
+  mconfigptr = 0xf15,
+  mstatus = 0x300,
+  misa = 0x301,
+  medeleg = 0x302,
+  mideleg = 0x303,
+  mie = 0x304,
+  mtvec = 0x305,
+  mcounteren = 0x306,
+  menvcfg = 0x30a,
+  mcountinhibit = 0x320,
+  mhpmevent3 = 0x323,
+  mhpmevent31 = 0x33f,
+  mscratch = 0x340,
+  mepc = 0x341,
+  mcause = 0x342,
+  mtval = 0x343,
+  mip = 0x344,
+  pmpcfg0 = 0x3a0,
+  pmpcfg15 = 0x3af,
+  pmpaddr0 = 0x3b0,
+  pmpaddr63 = 0x3ef,
+  mcycle = 0xb00,
+  minstret = 0xb02,
+  mhpmcounter3 = 0xb03,
+  mhpmcounter31 = 0xb1f,
+}
+
+/** mstatus fields (all in the low 32 bits except UXL/SXL/SD, which are synthesized). */
+export const enum Mstatus {
+  SIE = 1 << 1,
+  MIE = 1 << 3,
+  SPIE = 1 << 5,
+  MPIE = 1 << 7,
+  SPP = 1 << 8,
+  MPP_SHIFT = 11,
+  MPP = 3 << 11,
+  FS_SHIFT = 13,
+  FS = 3 << 13,
+  MPRV = 1 << 17,
+  SUM = 1 << 18,
+  MXR = 1 << 19,
+  TVM = 1 << 20,
+  TW = 1 << 21,
+  TSR = 1 << 22,
+  /** Bits software can write through mstatus. */
+  WRITABLE = SIE | MIE | SPIE | MPIE | SPP | MPP | FS | MPRV | SUM | MXR | TVM | TW | TSR,
+  /** Bits visible through sstatus (low word). */
+  SSTATUS = SIE | SPIE | SPP | FS | SUM | MXR,
+  /** mstatus high word: UXL = SXL = 2 (64-bit). SD (bit 63) is added when FS is Dirty. */
+  HI_XL = 0x0000000a,
+}
+
+/** Interrupt bits of mip/mie (and causes, as bit numbers). */
+export const enum Irq {
+  SSIP = 1 << 1,
+  MSIP = 1 << 3,
+  STIP = 1 << 5,
+  MTIP = 1 << 7,
+  SEIP = 1 << 9,
+  MEIP = 1 << 11,
+  /** Bits of mie that exist. */
+  ALL = SSIP | MSIP | STIP | MTIP | SEIP | MEIP,
+  /** Bits of mip that M-mode software may write; also the delegable ones (mideleg). */
+  S_ALL = SSIP | STIP | SEIP,
+}
+
+/** Exception causes (mcause/scause with interrupt bit clear). */
+export const enum Cause {
+  INSN_MISALIGNED = 0,
+  INSN_ACCESS = 1,
+  ILLEGAL_INSN = 2,
+  BREAKPOINT = 3,
+  LOAD_MISALIGNED = 4,
+  LOAD_ACCESS = 5,
+  STORE_MISALIGNED = 6,
+  STORE_ACCESS = 7,
+  ECALL_U = 8,
+  ECALL_S = 9,
+  ECALL_M = 11,
+  INSN_PAGE_FAULT = 12,
+  LOAD_PAGE_FAULT = 13,
+  STORE_PAGE_FAULT = 15,
+}
+
+/** medeleg bits that can be set (ecall-from-M and reserved causes stay zero). */
+export const MEDELEG_WRITABLE = 0xb3ff;
+
+/** misa: MXL = 2 (RV64) in the high word; extensions A C D F I M S U. */
+export const MISA_LO =
+  (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+export const MISA_HI = 0x80000000 | 0;
+
+/** Privilege levels. */
+export const enum Priv {
+  U = 0,
+  S = 1,
+  M = 3,
+}

@@ -1,0 +1,398 @@
+/**
+ * A RISC-V hart (RV64IMAFDC, M/S/U): its state views, traps and interrupts, xRET, and the
+ * soft-TLB bookkeeping. The interpreter loop lives in interp.ts, CSR semantics in csr.ts,
+ * address translation and the memory slow paths in mmu.ts.
+ *
+ * All architectural state is in the hart's block of machine memory (layout.ts); this object
+ * holds only views, references to the machine, and derived values (which TLB set each access
+ * kind uses) that `updateModes()` recomputes whenever privilege, mstatus or satp change.
+ *
+ * Traps are status codes, not exceptions: a function that traps calls `trap()` (which
+ * redirects pc) and returns false; the interpreter then reloads pc and carries on.
+ */
+import type { Bus } from '../bus.ts';
+import type { CodeCache } from '../code_cache.ts';
+import type { Clock } from '../device.ts';
+import type { MachineMemory } from '../memory.ts';
+import { rawInsnAtPc } from './mmu.ts';
+import { Cause, Irq, Mstatus, Priv } from './csr_defs.ts';
+import {
+  CsrSlot,
+  csrIndex,
+  F_BYTE_OFFSET,
+  HART_BLOCK_BYTES,
+  HC,
+  HS,
+  TLB_ENTRIES,
+  TLB_ENTRY_I32,
+  tlbSetIndex,
+  TlbKind,
+  TlbMode,
+  X_BYTE_OFFSET,
+} from './layout.ts';
+
+/** int32 indices of frequently used CSR slots. */
+export const I_MSTATUS = csrIndex(CsrSlot.MSTATUS);
+export const I_MIE = csrIndex(CsrSlot.MIE);
+export const I_MIP_SW = csrIndex(CsrSlot.MIP_SW);
+export const I_MIDELEG = csrIndex(CsrSlot.MIDELEG);
+export const I_MEDELEG = csrIndex(CsrSlot.MEDELEG);
+export const I_SATP = csrIndex(CsrSlot.SATP);
+
+export interface HartEnv {
+  mem: MachineMemory;
+  bus: Bus;
+  code: CodeCache;
+  clock: Clock;
+}
+
+export class Hart {
+  readonly id: number;
+  readonly mem: MachineMemory;
+  readonly bus: Bus;
+  readonly code: CodeCache;
+  readonly clock: Clock;
+  /** Byte offset of this hart's state block in machine memory. */
+  readonly base: number;
+  /** The whole state block as int32 (scalars, CSRs, TLBs); indices per layout.ts. */
+  readonly S: Int32Array;
+  /** The state block as float64 (counters). */
+  readonly SF: Float64Array;
+  /** x registers: x[i] lo at 2i, hi at 2i+1; index 64/65 is the x0 write sink. */
+  readonly X: Int32Array;
+  /** f registers as raw bits (lo/hi int32), as float64, and as float32 (low half at 2i). */
+  readonly FI: Int32Array;
+  readonly F64: Float64Array;
+  readonly F32: Float32Array;
+
+  /** TLB set indices (into S) for fetch, loads and stores in the current regime. */
+  fetchSet = 0;
+  loadSet = 0;
+  storeSet = 0;
+  /** Privilege that data accesses are checked with (MPRV applied). */
+  dataPriv: Priv = Priv.M;
+  /** True when translation is active for fetch / data (satp mode != bare and priv < M). */
+  fetchTranslated = false;
+  dataTranslated = false;
+  /** Set when some TLB entry came from a superpage (an address-specific SFENCE must flush all). */
+  tlbHasSuperpage = false;
+  /** Something may have made an interrupt pending: the run loop re-checks before continuing. */
+  irqCheck = true;
+  /** The run loop must return to the scheduler (WFI, power state change). */
+  yieldRequest = false;
+  /** Scratch results of slow-path helpers (64-bit values as halves; a physical address). */
+  tmpLo = 0;
+  tmpHi = 0;
+  pa = 0;
+  /** Instructions executed in the current slice but not yet added to the INSTRET counter. */
+  sliceExecuted = 0;
+  /** Called when the hart has a new pending interrupt while waiting (wakes the scheduler). */
+  onWake: () => void = () => {};
+
+  constructor(id: number, env: HartEnv) {
+    this.id = id;
+    this.mem = env.mem;
+    this.bus = env.bus;
+    this.code = env.code;
+    this.clock = env.clock;
+    this.base = env.mem.hartBlockOffset(id);
+    const buf = env.mem.buffer;
+    this.S = new Int32Array(buf, this.base, HART_BLOCK_BYTES / 4);
+    this.SF = new Float64Array(buf, this.base, HART_BLOCK_BYTES / 8);
+    this.X = new Int32Array(buf, this.base + X_BYTE_OFFSET, 66);
+    this.FI = new Int32Array(buf, this.base + F_BYTE_OFFSET, 64);
+    this.F64 = new Float64Array(buf, this.base + F_BYTE_OFFSET, 32);
+    this.F32 = new Float32Array(buf, this.base + F_BYTE_OFFSET, 64);
+    this.reset();
+  }
+
+  /** Architectural reset: M-mode, pc = 0, everything cleared except mhartid. */
+  reset(): void {
+    this.S.fill(0, 0, 0x1000 / 4); // registers, scalars, CSRs and counters live below the TLB
+    this.S[HS.HARTID] = this.id;
+    this.S[HS.PRIV] = Priv.M;
+    this.flushTlb(true);
+    this.updateModes();
+  }
+
+  // ---- convenience accessors (not for the hot path) ------------------------------------
+
+  get priv(): Priv {
+    return this.S[HS.PRIV] as Priv;
+  }
+
+  /** pc as a JS number (exact for canonical addresses below 2^53 or sign-extended ones). */
+  get pc(): number {
+    return this.S[HS.PC_HI]! * 4294967296 + (this.S[HS.PC_LO]! >>> 0);
+  }
+
+  setPc(lo: number, hi: number): void {
+    this.S[HS.PC_LO] = lo | 0;
+    this.S[HS.PC_HI] = hi | 0;
+  }
+
+  /** Sets pc from a non-negative number below 2^53. */
+  setPcNumber(pc: number): void {
+    this.setPc(pc >>> 0, Math.floor(pc / 4294967296));
+  }
+
+  /** x register as a signed JS number (exact when |value| < 2^53) — for tests and tools. */
+  xNumber(i: number): number {
+    return this.X[2 * i + 1]! * 4294967296 + (this.X[2 * i]! >>> 0);
+  }
+
+  setX(i: number, lo: number, hi: number): void {
+    if (i === 0) return;
+    this.X[2 * i] = lo | 0;
+    this.X[2 * i + 1] = hi | 0;
+  }
+
+  setXNumber(i: number, v: number): void {
+    this.setX(i, v >>> 0, Math.floor(v / 4294967296));
+  }
+
+  get mstatus(): number {
+    return this.S[I_MSTATUS]!;
+  }
+
+  /** Effective mip: software-written bits plus device lines. */
+  mip(): number {
+    return this.S[I_MIP_SW]! | this.S[HS.MIP_HW]!;
+  }
+
+  /** Drives a device interrupt line into mip (MSIP, MTIP, MEIP or the PLIC's SEIP). */
+  setIrqLine(bit: number, level: boolean): void {
+    const old = this.S[HS.MIP_HW]!;
+    const now = level ? old | bit : old & ~bit;
+    if (now === old) return;
+    this.S[HS.MIP_HW] = now;
+    if (level) {
+      this.irqCheck = true;
+      if (this.S[HS.WFI]) this.onWake();
+    }
+  }
+
+  get instret(): number {
+    return this.SF[HC.INSTRET]! + this.sliceExecuted;
+  }
+
+  // ---- modes and TLB -------------------------------------------------------------------
+
+  /** Recomputes the TLB sets and translation flags from priv, mstatus and satp. */
+  updateModes(): void {
+    const S = this.S;
+    const priv = S[HS.PRIV]! as Priv;
+    const mstatus = S[I_MSTATUS]!;
+    const satpMode = S[I_SATP + 1]! >>> 28;
+    const fetchMode = priv === Priv.M ? TlbMode.M : priv === Priv.S ? TlbMode.S : TlbMode.U;
+    let dpriv = priv;
+    if (priv === Priv.M && mstatus & Mstatus.MPRV) dpriv = ((mstatus >>> Mstatus.MPP_SHIFT) & 3) as Priv;
+    const dataMode =
+      dpriv === Priv.M
+        ? TlbMode.M
+        : dpriv === Priv.S
+          ? mstatus & Mstatus.SUM
+            ? TlbMode.S_SUM
+            : TlbMode.S
+          : TlbMode.U;
+    this.dataPriv = dpriv;
+    this.fetchTranslated = priv !== Priv.M && satpMode !== 0;
+    this.dataTranslated = dpriv !== Priv.M && satpMode !== 0;
+    this.fetchSet = tlbSetIndex(TlbKind.FETCH, fetchMode);
+    this.loadSet = tlbSetIndex(TlbKind.LOAD, dataMode);
+    this.storeSet = tlbSetIndex(TlbKind.STORE, dataMode);
+  }
+
+  /** Invalidates TLB entries: all translated sets, and the M sets too when `all`. */
+  flushTlb(all: boolean): void {
+    const S = this.S;
+    for (let kind = 0; kind < 3; kind++) {
+      for (let mode = 0; mode < 4; mode++) {
+        if (mode === TlbMode.M && !all) continue;
+        const start = tlbSetIndex(kind as TlbKind, mode as TlbMode);
+        for (let i = start, end = start + TLB_ENTRIES * TLB_ENTRY_I32; i < end; i += TLB_ENTRY_I32) S[i] = 1;
+      }
+    }
+    if (all) this.tlbHasSuperpage = false;
+  }
+
+  /** Invalidates the entries for one virtual page in every translated set. */
+  flushTlbPage(vaLo: number, vaHi: number): void {
+    const S = this.S;
+    const tag = vaLo & ~0xfff;
+    const slot = ((vaLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
+    for (let kind = 0; kind < 3; kind++) {
+      for (let mode = 0; mode < 3; mode++) {
+        const i = tlbSetIndex(kind as TlbKind, mode as TlbMode) + slot;
+        if (S[i] === tag && S[i + 1] === vaHi) S[i] = 1;
+      }
+    }
+  }
+
+  /** Drops store-TLB entries (all modes) that map RAM page `ramPage` (it now holds code). */
+  dropStoreEntriesFor(ramPage: number): void {
+    const S = this.S;
+    const hostPage = this.mem.ramOffset + ramPage * 4096;
+    for (let mode = 0; mode < 4; mode++) {
+      const start = tlbSetIndex(TlbKind.STORE, mode as TlbMode);
+      for (let i = start, end = start + TLB_ENTRIES * TLB_ENTRY_I32; i < end; i += TLB_ENTRY_I32) {
+        if (S[i + 2] === (hostPage | 0) && S[i] !== 1) S[i] = 1;
+      }
+    }
+  }
+
+  // ---- traps ---------------------------------------------------------------------------
+
+  /**
+   * Takes an exception (cause < 64) or interrupt (`interrupt` = true) at the current pc
+   * (state block), with tval as lo/hi halves. Chooses M or S by medeleg/mideleg, updates
+   * the xstatus stack and jumps to xtvec.
+   */
+  trap(cause: number, interrupt: boolean, tvalLo: number, tvalHi: number): void {
+    const S = this.S;
+    const priv = S[HS.PRIV]! as Priv;
+    const deleg = interrupt ? S[I_MIDELEG]! : S[I_MEDELEG]!;
+    const pcLo = S[HS.PC_LO]!;
+    const pcHi = S[HS.PC_HI]!;
+    let mstatus = S[I_MSTATUS]!;
+    const causeHi = interrupt ? 0x80000000 | 0 : 0;
+    let tvecLo: number;
+    let tvecHi: number;
+    if (priv <= Priv.S && (deleg >>> cause) & 1) {
+      const sepc = csrIndex(CsrSlot.SEPC);
+      S[sepc] = pcLo;
+      S[sepc + 1] = pcHi;
+      const scause = csrIndex(CsrSlot.SCAUSE);
+      S[scause] = cause;
+      S[scause + 1] = causeHi;
+      const stval = csrIndex(CsrSlot.STVAL);
+      S[stval] = tvalLo;
+      S[stval + 1] = tvalHi;
+      mstatus =
+        (mstatus & ~(Mstatus.SPIE | Mstatus.SIE | Mstatus.SPP)) |
+        (mstatus & Mstatus.SIE ? Mstatus.SPIE : 0) |
+        (priv === Priv.S ? Mstatus.SPP : 0);
+      S[HS.PRIV] = Priv.S;
+      const stvec = csrIndex(CsrSlot.STVEC);
+      tvecLo = S[stvec]!;
+      tvecHi = S[stvec + 1]!;
+    } else {
+      const mepc = csrIndex(CsrSlot.MEPC);
+      S[mepc] = pcLo;
+      S[mepc + 1] = pcHi;
+      const mcause = csrIndex(CsrSlot.MCAUSE);
+      S[mcause] = cause;
+      S[mcause + 1] = causeHi;
+      const mtval = csrIndex(CsrSlot.MTVAL);
+      S[mtval] = tvalLo;
+      S[mtval + 1] = tvalHi;
+      mstatus =
+        (mstatus & ~(Mstatus.MPIE | Mstatus.MIE | Mstatus.MPP)) |
+        (mstatus & Mstatus.MIE ? Mstatus.MPIE : 0) |
+        (priv << Mstatus.MPP_SHIFT);
+      S[HS.PRIV] = Priv.M;
+      const mtvec = csrIndex(CsrSlot.MTVEC);
+      tvecLo = S[mtvec]!;
+      tvecHi = S[mtvec + 1]!;
+    }
+    S[I_MSTATUS] = mstatus;
+    let targetLo = tvecLo & ~3;
+    if (interrupt && (tvecLo & 3) === 1) targetLo = (targetLo + 4 * cause) | 0; // vectored; no carry: tvec is 4-aligned and < 2^31 offsets
+    S[HS.PC_LO] = targetLo;
+    S[HS.PC_HI] = tvecHi;
+    S[HS.RES_VALID] = 0;
+    this.updateModes();
+    this.irqCheck = true;
+  }
+
+  /** Raises an exception whose tval is a 64-bit address. */
+  exception(cause: Cause, tvalLo = 0, tvalHi = 0): void {
+    this.trap(cause, false, tvalLo, tvalHi);
+  }
+
+  /**
+   * Checks for a pending, enabled interrupt and takes it. Returns true if one was taken.
+   * Priority: MEI, MSI, MTI, SEI, SSI, STI (privileged spec 3.1.9).
+   */
+  takeInterrupt(): boolean {
+    const S = this.S;
+    const pending = (S[I_MIP_SW]! | S[HS.MIP_HW]!) & S[I_MIE]!;
+    if (pending === 0) return false;
+    const priv = S[HS.PRIV]! as Priv;
+    const mstatus = S[I_MSTATUS]!;
+    const mideleg = S[I_MIDELEG]!;
+    const mEnabled = priv < Priv.M || (mstatus & Mstatus.MIE) !== 0;
+    const sEnabled = priv < Priv.S || (priv === Priv.S && (mstatus & Mstatus.SIE) !== 0);
+    let m = mEnabled ? pending & ~mideleg : 0;
+    if (m === 0) m = sEnabled ? pending & mideleg : 0;
+    if (m === 0) return false;
+    let cause: number;
+    if (m & Irq.MEIP) cause = 11;
+    else if (m & Irq.MSIP) cause = 3;
+    else if (m & Irq.MTIP) cause = 7;
+    else if (m & Irq.SEIP) cause = 9;
+    else if (m & Irq.SSIP) cause = 1;
+    else cause = 5;
+    S[HS.WFI] = 0;
+    this.trap(cause, true, 0, 0);
+    return true;
+  }
+
+  /** True when WFI should wake: some interrupt is pending and enabled in mie (any priv). */
+  wakeable(): boolean {
+    return ((this.S[I_MIP_SW]! | this.S[HS.MIP_HW]!) & this.S[I_MIE]!) !== 0;
+  }
+
+  /** MRET / SRET. Returns false (after raising illegal instruction) when not allowed. */
+  xret(fromM: boolean): boolean {
+    const S = this.S;
+    const priv = S[HS.PRIV]! as Priv;
+    let mstatus = S[I_MSTATUS]!;
+    if (fromM) {
+      if (priv !== Priv.M) return this.illegal();
+      const mpp = ((mstatus >>> Mstatus.MPP_SHIFT) & 3) as Priv;
+      mstatus =
+        (mstatus & ~(Mstatus.MIE | Mstatus.MPP)) | Mstatus.MPIE | (mstatus & Mstatus.MPIE ? Mstatus.MIE : 0);
+      if (mpp !== Priv.M) mstatus &= ~Mstatus.MPRV;
+      S[HS.PRIV] = mpp;
+      const mepc = csrIndex(CsrSlot.MEPC);
+      S[HS.PC_LO] = S[mepc]!;
+      S[HS.PC_HI] = S[mepc + 1]!;
+    } else {
+      if (priv === Priv.U || (priv === Priv.S && mstatus & Mstatus.TSR)) return this.illegal();
+      const spp = mstatus & Mstatus.SPP ? Priv.S : Priv.U;
+      mstatus =
+        (mstatus & ~(Mstatus.SIE | Mstatus.SPP)) | Mstatus.SPIE | (mstatus & Mstatus.SPIE ? Mstatus.SIE : 0);
+      mstatus &= ~Mstatus.MPRV; // SRET always returns below M
+      S[HS.PRIV] = spp;
+      const sepc = csrIndex(CsrSlot.SEPC);
+      S[HS.PC_LO] = S[sepc]!;
+      S[HS.PC_HI] = S[sepc + 1]!;
+    }
+    S[I_MSTATUS] = mstatus;
+    S[HS.RES_VALID] = 0;
+    this.updateModes();
+    this.irqCheck = true;
+    return true;
+  }
+
+  /**
+   * Raises an illegal-instruction exception for the instruction at pc; mtval gets the
+   * instruction bits (read back from memory). Always returns false, for `return h.illegal()`.
+   */
+  illegal(): false {
+    this.exception(Cause.ILLEGAL_INSN, rawInsnAtPc(this), 0);
+    return false;
+  }
+
+  /** Decoded PMP regions (derived from the pmp CSRs by `pmpRecompute`). */
+  pmp: PmpRegion[] = [];
+}
+
+export interface PmpRegion {
+  /** Physical byte range [lo, hi). */
+  lo: number;
+  hi: number;
+  /** Permission bits R=1 W=2 X=4, and L=0x80. */
+  cfg: number;
+}

@@ -1,0 +1,121 @@
+/**
+ * Where a hart's state lives: one block of `HART_BLOCK_BYTES` in the machine's shared
+ * `WebAssembly.Memory`, at fixed offsets given here and nowhere else. The interpreter, the
+ * JIT, save/restore and (later) other pCPU threads all reach the state through these offsets.
+ *
+ * 64-bit values are stored little-endian; the interpreter reads them as two int32 halves
+ * (`lo` at the even int32 index, `hi` at the odd one). Indices below are int32 indices
+ * (byte offset / 4) relative to the block start, except where named `..._F64` (float64 index).
+ *
+ *   0x0000  x0..x31, then x32: the write sink for rd = x0          (33 × 8 bytes)
+ *   0x0110  f0..f31 raw bits                                       (32 × 8 bytes)
+ *   0x0210  pc                                                     (8)
+ *   0x0218  scalar int32 fields (priv, fflags, frm, flags …)
+ *   0x0300  CSR slots, 8 bytes each, numbered by `CsrSlot`
+ *   0x0600  counters as float64 (exact integers below 2^53)
+ *   0x1000  soft TLBs: 3 kinds × 4 modes × TLB_ENTRIES × 16 bytes
+ */
+
+export const HART_BLOCK_BYTES = 0x10000;
+
+export const X_BYTE_OFFSET = 0x0000;
+export const F_BYTE_OFFSET = 0x0110;
+
+/** int32 indices of scalar fields. */
+export const enum HS {
+  PC_LO = 0x210 / 4,
+  PC_HI = PC_LO + 1,
+  /** Current privilege: 0 U, 1 S, 3 M. */
+  PRIV = 0x218 / 4,
+  FFLAGS,
+  FRM,
+  /** 1 while stopped in WFI. */
+  WFI,
+  /** 1 while an LR reservation is held. */
+  RES_VALID,
+  /** Physical address of the reservation (low/high 32 bits). */
+  RES_ADDR_LO,
+  RES_ADDR_HI,
+  HARTID,
+  /** Device-driven interrupt-pending bits (MSIP, MTIP, MEIP, and the PLIC's SEIP line). */
+  MIP_HW,
+}
+
+/** CSR storage slots (8 bytes each from 0x300): int32 index of slot n is 0x300/4 + 2n. */
+export const enum CsrSlot {
+  MSTATUS,
+  MEDELEG,
+  MIDELEG,
+  MIE,
+  /** Software-written pending bits (SSIP, STIP, SEIP); mip = MIP_SW | MIP_HW. */
+  MIP_SW,
+  MTVEC,
+  MSCRATCH,
+  MEPC,
+  MCAUSE,
+  MTVAL,
+  MCOUNTEREN,
+  MENVCFG,
+  STVEC,
+  SSCRATCH,
+  SEPC,
+  SCAUSE,
+  STVAL,
+  SATP,
+  SCOUNTEREN,
+  SENVCFG,
+  PMPCFG0,
+  PMPCFG2,
+  PMPADDR0,
+  PMPADDR15 = PMPADDR0 + 15,
+  COUNT,
+}
+
+export const CSR_BASE_I32 = 0x300 / 4;
+
+/** int32 index (lo half) of a CSR slot. */
+export function csrIndex(slot: CsrSlot): number {
+  return CSR_BASE_I32 + slot * 2;
+}
+
+/** float64 indices of the counters. */
+export const enum HC {
+  /** Instructions retired since reset (minstret = this + offset). */
+  INSTRET = 0x600 / 8,
+  /** Offsets written by software to minstret / mcycle. */
+  MINSTRET_OFFSET,
+  MCYCLE_OFFSET,
+}
+
+// ---- soft TLB ---------------------------------------------------------------------------------
+
+export const TLB_BYTE_OFFSET = 0x1000;
+export const TLB_ENTRIES = 256;
+export const TLB_MASK = TLB_ENTRIES - 1;
+/** int32 words per TLB entry: tag lo (VA & ~0xfff, or 1 = invalid), tag hi, host byte offset, spare. */
+export const TLB_ENTRY_I32 = 4;
+
+/** TLB kinds. */
+export const enum TlbKind {
+  FETCH = 0,
+  LOAD = 1,
+  STORE = 2,
+}
+
+/**
+ * TLB modes: the translation regime an access is made in. S-mode data accesses with
+ * sstatus.SUM=1 use their own set, so that Linux toggling SUM around user copies costs nothing.
+ */
+export const enum TlbMode {
+  U = 0,
+  S = 1,
+  S_SUM = 2,
+  M = 3,
+}
+
+/** int32 index (relative to the hart block) of the first entry of a TLB set. */
+export function tlbSetIndex(kind: TlbKind, mode: TlbMode): number {
+  return TLB_BYTE_OFFSET / 4 + (kind * 4 + mode) * TLB_ENTRIES * TLB_ENTRY_I32;
+}
+
+export const TLB_END_BYTE = TLB_BYTE_OFFSET + 3 * 4 * TLB_ENTRIES * TLB_ENTRY_I32 * 4;

@@ -1,0 +1,477 @@
+/**
+ * Address translation (Sv39, Sv48), PMP, and the memory slow paths of the hart: everything a
+ * load, store, AMO or fetch does when its soft-TLB lookup misses.
+ *
+ * - `translate` walks the page table of satp (hardware A/D update), checks permissions
+ *   (U, SUM, MXR) and PMP (also for the walk's own PTE reads), and leaves the physical
+ *   address in `h.pa`. On failure it raises the page-fault or access-fault exception and
+ *   returns false.
+ * - A successful translation of a RAM page whose whole 4 KiB has uniform PMP permission is
+ *   cached in the TLB set of the access kind. Store entries are never made for pages that hold
+ *   decoded instructions; a store to such a page invalidates them first (code_cache.ts).
+ * - Misaligned loads and stores are performed (no trap), byte by byte when they cross a page;
+ *   both pages are translated before any byte is written. AMOs and LR/SC must be naturally
+ *   aligned (address-misaligned exception otherwise). MMIO accesses must be naturally aligned
+ *   (access fault otherwise).
+ * - LR reservations are only ever held within one scheduling slice: the scheduler clears them
+ *   when a hart's slice ends, so stores by other harts (which run in other slices) never need
+ *   to look for reservations to break.
+ *
+ * Physical addresses are JS numbers (exact: below 2^56).
+ */
+import { PAGE_SIZE } from '../memory.ts';
+import { Cause, Mstatus, Priv } from './csr_defs.ts';
+import { type Hart, I_MSTATUS, I_SATP, type PmpRegion } from './hart.ts';
+import { CsrSlot, csrIndex, HS, TLB_ENTRIES, TLB_ENTRY_I32, TlbKind } from './layout.ts';
+
+const TWO32 = 4294967296;
+
+const PTE_V = 1;
+const PTE_R = 2;
+const PTE_W = 4;
+const PTE_X = 8;
+const PTE_U = 16;
+const PTE_A = 64;
+const PTE_D = 128;
+
+function pageFault(kind: TlbKind): Cause {
+  return kind === TlbKind.FETCH
+    ? Cause.INSN_PAGE_FAULT
+    : kind === TlbKind.LOAD
+      ? Cause.LOAD_PAGE_FAULT
+      : Cause.STORE_PAGE_FAULT;
+}
+
+function accessFault(kind: TlbKind): Cause {
+  return kind === TlbKind.FETCH
+    ? Cause.INSN_ACCESS
+    : kind === TlbKind.LOAD
+      ? Cause.LOAD_ACCESS
+      : Cause.STORE_ACCESS;
+}
+
+// ---- PMP -------------------------------------------------------------------------------------
+
+/** Rebuilds the decoded PMP regions from pmpcfg0/2 and pmpaddr0..15; flushes all TLBs. */
+export function pmpRecompute(h: Hart): void {
+  const S = h.S;
+  const regions: PmpRegion[] = [];
+  let prevTop = 0;
+  for (let i = 0; i < 16; i++) {
+    const cfgSlot = csrIndex(i < 8 ? CsrSlot.PMPCFG0 : CsrSlot.PMPCFG2);
+    const byte = i & 7;
+    const cfg = (S[cfgSlot + (byte >> 2)]! >>> ((byte & 3) * 8)) & 0xff;
+    const ai = csrIndex(CsrSlot.PMPADDR0 + i);
+    const aLo = S[ai]!;
+    const aHi = S[ai + 1]! & 0x3fffff;
+    // pmpaddr holds address bits 55:2 (54 bits, more than a double holds exactly); values
+    // that large only ever describe "everything above RAM", where rounding is harmless.
+    const addr = (aLo >>> 0) + aHi * TWO32;
+    const a = (cfg >> 3) & 3;
+    let lo = 0;
+    let hi = 0;
+    if (a === 1) {
+      lo = prevTop;
+      hi = addr * 4;
+    } else if (a === 2) {
+      lo = addr * 4;
+      hi = lo + 4;
+    } else if (a === 3) {
+      // NAPOT: t trailing ones give a region of 2^(t+3) bytes; the base clears them.
+      let t = 31 - Math.clz32(~aLo & (aLo + 1)); // trailing ones of the low word
+      if (aLo === -1) t = 32 + (aHi === 0x3fffff ? 22 : 31 - Math.clz32(~aHi & (aHi + 1)));
+      const size = Math.pow(2, t + 3);
+      let bLo = aLo;
+      let bHi = aHi;
+      if (t + 1 >= 32) {
+        bLo = 0;
+        bHi = t + 1 >= 54 ? 0 : bHi & ~((1 << (t + 1 - 32)) - 1);
+      } else {
+        bLo = bLo & ~((1 << (t + 1)) - 1);
+      }
+      lo = ((bLo >>> 0) + bHi * TWO32) * 4;
+      hi = lo + size;
+    }
+    prevTop = addr * 4;
+    if (a !== 0 && hi > lo) regions.push({ lo, hi, cfg });
+    else if (a !== 0) regions.push({ lo: 0, hi: 0, cfg }); // empty TOR: matches nothing
+  }
+  h.pmp = regions;
+  h.flushTlb(true);
+}
+
+/** Result of the last PMP check: may the whole 4 KiB page be cached with this permission? */
+let pmpPageUniform = true;
+
+/**
+ * Checks an access of `size` bytes at `pa` by privilege `priv`. `perm` is R=1, W=2, X=4.
+ * Sets `pmpPageUniform` when every byte of pa's page would get the same answer.
+ */
+function pmpCheck(h: Hart, pa: number, size: number, perm: number, priv: Priv): boolean {
+  const regions = h.pmp;
+  const pageLo = pa - (pa % PAGE_SIZE);
+  const pageHi = pageLo + PAGE_SIZE;
+  for (let i = 0; i < regions.length; i++) {
+    const r = regions[i]!;
+    if (r.hi <= r.lo) continue;
+    const end = pa + size;
+    if (end <= r.lo || pa >= r.hi) {
+      // No match for this access; but if the region cuts into the page, the page is not uniform.
+      if (r.lo < pageHi && pageLo < r.hi) pmpPageUniform = false;
+      continue;
+    }
+    pmpPageUniform = r.lo <= pageLo && r.hi >= pageHi;
+    if (pa < r.lo || end > r.hi) return false; // partial match fails
+    if (priv === Priv.M && (r.cfg & 0x80) === 0) return true;
+    return (r.cfg & perm) === perm;
+  }
+  pmpPageUniform = true;
+  return priv === Priv.M;
+}
+
+// ---- translation -----------------------------------------------------------------------------
+
+/** Whether the last successful translation came from a superpage. */
+let leafIsSuperpage = false;
+
+/**
+ * Translates a virtual address for an access of `kind` by privilege `priv` (MPRV already
+ * applied by the caller). Leaves the physical address in h.pa. PMP is checked on the
+ * resulting address for `size` bytes. Returns false after raising the exception.
+ */
+export function translate(
+  h: Hart,
+  vaLo: number,
+  vaHi: number,
+  kind: TlbKind,
+  priv: Priv,
+  size: number,
+): boolean {
+  const S = h.S;
+  const perm = kind === TlbKind.FETCH ? 4 : kind === TlbKind.LOAD ? 1 : 2;
+  const satpHi = S[I_SATP + 1]!;
+  const mode = satpHi >>> 28;
+  leafIsSuperpage = false;
+  if (priv === Priv.M || mode === 0) {
+    if (vaHi >>> 24 !== 0) {
+      // Physical addresses are 56 bits.
+      h.exception(accessFault(kind), vaLo, vaHi);
+      return false;
+    }
+    const pa = vaHi * TWO32 + (vaLo >>> 0);
+    if (!pmpCheck(h, pa, size, perm, priv)) {
+      h.exception(accessFault(kind), vaLo, vaHi);
+      return false;
+    }
+    h.pa = pa;
+    return true;
+  }
+  const levels = mode === 8 ? 3 : 4;
+  // Canonical check: bits 63..(VA bits - 1) must all equal.
+  const top = levels === 3 ? vaHi >> 6 : vaHi >> 15;
+  if (top !== 0 && top !== -1) {
+    h.exception(pageFault(kind), vaLo, vaHi);
+    return false;
+  }
+  const mstatus = S[I_MSTATUS]!;
+  const i32 = h.mem.i32;
+  let a = ((S[I_SATP]! >>> 0) + (satpHi & 0xfff) * TWO32) * PAGE_SIZE;
+  for (let level = levels - 1; level >= 0; level--) {
+    let vpn: number;
+    if (level === 0) vpn = (vaLo >>> 12) & 511;
+    else if (level === 1) vpn = (vaLo >>> 21) & 511;
+    else if (level === 2) vpn = ((vaLo >>> 30) | (vaHi << 2)) & 511;
+    else vpn = (vaHi >>> 7) & 511;
+    const pteAddr = a + vpn * 8;
+    const off = h.mem.ramOffsetOf(pteAddr, 8);
+    if (off < 0 || !pmpCheck(h, pteAddr, 8, 1, Priv.S)) {
+      h.exception(accessFault(kind), vaLo, vaHi);
+      return false;
+    }
+    let pteLo = i32[off >>> 2]!;
+    const pteHi = i32[(off >>> 2) + 1]!;
+    if (!(pteLo & PTE_V) || (!(pteLo & PTE_R) && pteLo & PTE_W) || pteHi >>> 22 !== 0) {
+      h.exception(pageFault(kind), vaLo, vaHi);
+      return false;
+    }
+    const ppn = (pteLo >>> 10) + (pteHi & 0x3fffff) * 4194304;
+    if (!(pteLo & (PTE_R | PTE_X))) {
+      if (level === 0) {
+        h.exception(pageFault(kind), vaLo, vaHi);
+        return false;
+      }
+      a = ppn * PAGE_SIZE;
+      continue;
+    }
+    // Leaf: permissions.
+    let ok: boolean;
+    if (kind === TlbKind.FETCH) ok = (pteLo & PTE_X) !== 0;
+    else if (kind === TlbKind.LOAD)
+      ok = (pteLo & PTE_R) !== 0 || ((mstatus & Mstatus.MXR) !== 0 && (pteLo & PTE_X) !== 0);
+    else ok = (pteLo & PTE_W) !== 0;
+    if (ok) {
+      if (priv === Priv.U) ok = (pteLo & PTE_U) !== 0;
+      else if (pteLo & PTE_U) ok = kind !== TlbKind.FETCH && (mstatus & Mstatus.SUM) !== 0;
+    }
+    // Superpage alignment: the PPN bits below this level must be zero.
+    const lowSpan = level === 0 ? 1 : Math.pow(2, 9 * level);
+    if (ok && level > 0 && ppn % lowSpan !== 0) ok = false;
+    if (!ok) {
+      h.exception(pageFault(kind), vaLo, vaHi);
+      return false;
+    }
+    // Hardware A/D update.
+    const want = PTE_A | (kind === TlbKind.STORE ? PTE_D : 0);
+    if ((pteLo & want) !== want) {
+      if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) {
+        h.exception(accessFault(kind), vaLo, vaHi);
+        return false;
+      }
+      pteLo |= want;
+      i32[off >>> 2] = pteLo;
+      h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
+    }
+    const vaPage = (vaLo >>> 12) + (vaHi & 0x7f) * 1048576; // VA bits 12..38 as a page number
+    const pagePpn = level === 0 ? ppn : ppn + (vaPage % lowSpan);
+    const pa = pagePpn * PAGE_SIZE + (vaLo & 0xfff);
+    leafIsSuperpage = level > 0;
+    if (!pmpCheck(h, pa, size, perm, priv)) {
+      h.exception(accessFault(kind), vaLo, vaHi);
+      return false;
+    }
+    h.pa = pa;
+    return true;
+  }
+  h.exception(pageFault(kind), vaLo, vaHi);
+  return false;
+}
+
+/** Fills a TLB entry of `set` for the page of va → RAM host page, when cacheable. */
+function fillTlb(h: Hart, set: number, vaLo: number, vaHi: number, hostOff: number): void {
+  if (!pmpPageUniform) return;
+  const i = set + ((vaLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
+  const S = h.S;
+  S[i] = vaLo & ~0xfff;
+  S[i + 1] = vaHi;
+  S[i + 2] = (hostOff - (hostOff % PAGE_SIZE)) | 0;
+  if (leafIsSuperpage) h.tlbHasSuperpage = true;
+}
+
+// ---- slow paths --------------------------------------------------------------------------
+
+/**
+ * Instruction fetch translation of pc (from the state block): returns the RAM page index of
+ * pc's page (and fills the fetch TLB), or -1 after raising the exception.
+ */
+export function fetchPage(h: Hart, pcLo: number, pcHi: number): number {
+  const priv = h.S[HS.PRIV]! as Priv;
+  if (!translate(h, pcLo, pcHi, TlbKind.FETCH, priv, 2)) return -1;
+  const off = h.mem.ramOffsetOf(h.pa, 2);
+  if (off < 0) {
+    h.exception(Cause.INSN_ACCESS, pcLo, pcHi);
+    return -1;
+  }
+  fillTlb(h, h.fetchSet, pcLo, pcHi, off);
+  return (off - h.mem.ramOffset) >>> 12;
+}
+
+/**
+ * Reads the 16 or 32 bits of the instruction at (pcLo, pcHi), crossing pages if needed.
+ * Returns the instruction, or undefined after raising a fetch exception (with tval = the
+ * address of the part that faulted).
+ */
+export function fetchInsnSlow(h: Hart, pcLo: number, pcHi: number): number | undefined {
+  const priv = h.S[HS.PRIV]! as Priv;
+  if (!translate(h, pcLo, pcHi, TlbKind.FETCH, priv, 2)) return undefined;
+  let off = h.mem.ramOffsetOf(h.pa, 2);
+  if (off < 0) {
+    h.exception(Cause.INSN_ACCESS, pcLo, pcHi);
+    return undefined;
+  }
+  const low = h.mem.u8[off]! | (h.mem.u8[off + 1]! << 8);
+  if ((low & 3) !== 3) return low;
+  const nLo = (pcLo + 2) | 0;
+  const nHi = nLo >>> 0 < pcLo >>> 0 ? (pcHi + 1) | 0 : pcHi;
+  if (!translate(h, nLo, nHi, TlbKind.FETCH, priv, 2)) return undefined;
+  off = h.mem.ramOffsetOf(h.pa, 2);
+  if (off < 0) {
+    h.exception(Cause.INSN_ACCESS, nLo, nHi);
+    return undefined;
+  }
+  return low | (h.mem.u8[off]! << 16) | (h.mem.u8[off + 1]! << 24) | 0;
+}
+
+/** The raw instruction at the state block's pc, for mtval on illegal instruction (0 if unreadable). */
+export function rawInsnAtPc(h: Hart): number {
+  const S = h.S;
+  const pcLo = S[HS.PC_LO]!;
+  const pcHi = S[HS.PC_HI]!;
+  const priv = S[HS.PRIV]! as Priv;
+  // Only read when the fetch TLB or a bare mapping gives the page directly: a full
+  // translation could itself fault, and this runs while raising another exception.
+  let off = -1;
+  const i = h.fetchSet + ((pcLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
+  if (S[i] === (pcLo & ~0xfff) && S[i + 1] === pcHi) off = S[i + 2]! + (pcLo & 0xfff);
+  else if (priv === Priv.M || S[I_SATP + 1]! >>> 28 === 0)
+    off = h.mem.ramOffsetOf(pcHi * TWO32 + (pcLo >>> 0), 2);
+  if (off < 0) return 0;
+  const u8 = h.mem.u8;
+  const low = u8[off]! | (u8[off + 1]! << 8);
+  if ((low & 3) !== 3) return low;
+  if ((pcLo & 0xfff) === 0xffe) return low; // the upper half is on another page; low bits suffice
+  return low | (u8[off + 2]! << 16) | (u8[off + 3]! << 24) | 0;
+}
+
+/**
+ * Load of `size` bytes at a virtual address; the zero-extended value is left in
+ * h.tmpLo / h.tmpHi. Returns false after raising the exception.
+ */
+export function loadSlow(h: Hart, vaLo: number, vaHi: number, size: number): boolean {
+  const priv = h.dataPriv;
+  const pageOff = vaLo & 0xfff;
+  if (pageOff + size > PAGE_SIZE) return loadCrossing(h, vaLo, vaHi, size);
+  if (!translate(h, vaLo, vaHi, TlbKind.LOAD, priv, size)) return false;
+  const pa = h.pa;
+  const off = h.mem.ramOffsetOf(pa, size);
+  if (off >= 0) {
+    fillTlb(h, h.loadSet, vaLo, vaHi, off);
+    readRam(h, off, size);
+    return true;
+  }
+  if (vaLo & (size - 1) || !h.bus.read(pa, size as 1 | 2 | 4 | 8)) {
+    h.exception(Cause.LOAD_ACCESS, vaLo, vaHi);
+    return false;
+  }
+  h.tmpLo = h.bus.value | 0;
+  h.tmpHi = h.bus.valueHi | 0;
+  return true;
+}
+
+function readRam(h: Hart, off: number, size: number): void {
+  const u8 = h.mem.u8;
+  if (size === 8) {
+    h.tmpLo = u8[off]! | (u8[off + 1]! << 8) | (u8[off + 2]! << 16) | (u8[off + 3]! << 24);
+    h.tmpHi = u8[off + 4]! | (u8[off + 5]! << 8) | (u8[off + 6]! << 16) | (u8[off + 7]! << 24);
+  } else if (size === 4) {
+    h.tmpLo = u8[off]! | (u8[off + 1]! << 8) | (u8[off + 2]! << 16) | (u8[off + 3]! << 24);
+    h.tmpHi = 0;
+  } else if (size === 2) {
+    h.tmpLo = u8[off]! | (u8[off + 1]! << 8);
+    h.tmpHi = 0;
+  } else {
+    h.tmpLo = u8[off]!;
+    h.tmpHi = 0;
+  }
+}
+
+/** A load that crosses a page boundary: both halves translated, then assembled bytewise. */
+function loadCrossing(h: Hart, vaLo: number, vaHi: number, size: number): boolean {
+  const bytes = crossingBytes;
+  for (let k = 0; k < size; k++) {
+    const lo = (vaLo + k) | 0;
+    const hi = lo >>> 0 < vaLo >>> 0 ? (vaHi + 1) | 0 : vaHi;
+    if (!loadSlow(h, lo, hi, 1)) return false;
+    bytes[k] = h.tmpLo;
+  }
+  h.tmpLo = bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24);
+  h.tmpHi = size === 8 ? bytes[4]! | (bytes[5]! << 8) | (bytes[6]! << 16) | (bytes[7]! << 24) : 0;
+  if (size === 2) h.tmpLo &= 0xffff;
+  return true;
+}
+
+const crossingBytes = new Uint8Array(8);
+
+/** Store of `size` bytes (value lo/hi) at a virtual address. Returns false after a trap. */
+export function storeSlow(
+  h: Hart,
+  vaLo: number,
+  vaHi: number,
+  size: number,
+  lo: number,
+  hi: number,
+): boolean {
+  const pageOff = vaLo & 0xfff;
+  if (pageOff + size > PAGE_SIZE) return storeCrossing(h, vaLo, vaHi, size, lo, hi);
+  if (!translate(h, vaLo, vaHi, TlbKind.STORE, h.dataPriv, size)) return false;
+  const pa = h.pa;
+  const off = h.mem.ramOffsetOf(pa, size);
+  if (off >= 0) {
+    const ramPage = (off - h.mem.ramOffset) >>> 12;
+    h.code.invalidatePage(ramPage);
+    fillTlb(h, h.storeSet, vaLo, vaHi, off);
+    writeRam(h, off, size, lo, hi);
+    return true;
+  }
+  if (vaLo & (size - 1) || !h.bus.write(pa, size as 1 | 2 | 4 | 8, lo, hi)) {
+    h.exception(Cause.STORE_ACCESS, vaLo, vaHi);
+    return false;
+  }
+  h.irqCheck = true;
+  return true;
+}
+
+function writeRam(h: Hart, off: number, size: number, lo: number, hi: number): void {
+  const u8 = h.mem.u8;
+  u8[off] = lo;
+  if (size >= 2) u8[off + 1] = lo >>> 8;
+  if (size >= 4) {
+    u8[off + 2] = lo >>> 16;
+    u8[off + 3] = lo >>> 24;
+  }
+  if (size === 8) {
+    u8[off + 4] = hi;
+    u8[off + 5] = hi >>> 8;
+    u8[off + 6] = hi >>> 16;
+    u8[off + 7] = hi >>> 24;
+  }
+}
+
+function storeCrossing(h: Hart, vaLo: number, vaHi: number, size: number, lo: number, hi: number): boolean {
+  // Translate both pages first so that a fault on the second leaves memory untouched.
+  const lastLo = (vaLo + size - 1) | 0;
+  const lastHi = lastLo >>> 0 < vaLo >>> 0 ? (vaHi + 1) | 0 : vaHi;
+  if (!translate(h, vaLo, vaHi, TlbKind.STORE, h.dataPriv, 1)) return false;
+  const pa0 = h.pa;
+  if (!translate(h, lastLo & ~0xfff, lastHi, TlbKind.STORE, h.dataPriv, 1)) {
+    // Report the first faulting byte's address, as hardware would.
+    return false;
+  }
+  const pa1 = h.pa;
+  const firstPart = PAGE_SIZE - (vaLo & 0xfff);
+  for (let k = 0; k < size; k++) {
+    const byte = k < 4 ? (lo >>> (8 * k)) & 0xff : (hi >>> (8 * (k - 4))) & 0xff;
+    const pa = k < firstPart ? pa0 + k : pa1 + (k - firstPart);
+    const off = h.mem.ramOffsetOf(pa, 1);
+    if (off >= 0) {
+      h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
+      h.mem.u8[off] = byte;
+    } else if (!h.bus.write(pa, 1, byte, 0)) {
+      const aLo = (vaLo + k) | 0;
+      h.exception(Cause.STORE_ACCESS, aLo, aLo >>> 0 < vaLo >>> 0 ? (vaHi + 1) | 0 : vaHi);
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Address of an AMO / LR / SC operand: checks alignment, translates (as a store for AMO and
+ * SC, as a load for LR), requires RAM, and returns its host byte offset, or -1 after a trap.
+ */
+export function amoOffset(h: Hart, vaLo: number, vaHi: number, size: number, isLoad: boolean): number {
+  if (vaLo & (size - 1)) {
+    h.exception(isLoad ? Cause.LOAD_MISALIGNED : Cause.STORE_MISALIGNED, vaLo, vaHi);
+    return -1;
+  }
+  const kind = isLoad ? TlbKind.LOAD : TlbKind.STORE;
+  if (!translate(h, vaLo, vaHi, kind, h.dataPriv, size)) return -1;
+  const off = h.mem.ramOffsetOf(h.pa, size);
+  if (off < 0) {
+    h.exception(isLoad ? Cause.LOAD_ACCESS : Cause.STORE_ACCESS, vaLo, vaHi);
+    return -1;
+  }
+  if (!isLoad) {
+    h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
+  }
+  return off;
+}

@@ -1,0 +1,227 @@
+/**
+ * A raw disk image file as a block backend for virtio-blk (Node.js).
+ *
+ * Reads and writes go straight to the file at their offset (pread/pwrite, no cache of our
+ * own); `flush()` is fsync, so a guest's FLUSH means the data is on disk. Errors a user can
+ * meet on open are one `UserError` sentence naming the file and the fix: a missing file, a
+ * file that is not a regular file, a size that is not a multiple of 512, a read-write attach of
+ * a file we may not write, and a file that another Domus process is using.
+ *
+ * "In use" is an advisory lock: a read-write attach creates `<path>.lock` with O_EXCL, holding
+ * its pid, and `close()` removes it; a lock whose pid no longer runs is stale and is taken
+ * over. A read-only attach takes no lock, so several domains may share one read-only image,
+ * but it is refused while a live process holds the lock (it would read a disk being written).
+ *
+ * The returned object has the shape of `BlockBackend` (src/machine/virtio/blk.ts); platform/
+ * may not import machine/, so the type is restated here and TypeScript matches it by shape.
+ */
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { UserError, isErrnoError } from '../../common/errors.ts';
+
+const SECTOR_BYTES = 512;
+/** How long a lock file without a pid counts as being created rather than abandoned. */
+const FRESH_LOCK_MS = 5000;
+
+export interface BlockFile {
+  readonly sizeBytes: number;
+  readonly readOnly: boolean;
+  read(offset: number, dst: Uint8Array): void;
+  write(offset: number, src: Uint8Array): void;
+  flush(): void;
+  /** Closes the file and removes the lock; harmless to call twice. */
+  close(): void;
+}
+
+export function openBlockFile(path: string, opts: { readOnly: boolean }): BlockFile {
+  let fd: number;
+  try {
+    fd = openSync(path, opts.readOnly ? 'r' : 'r+');
+  } catch (e) {
+    if (isErrnoError(e) && e.code === 'ENOENT') {
+      throw new UserError(
+        `disk image ${path} does not exist; check the path or create it with truncate -s SIZE`,
+      );
+    }
+    if (isErrnoError(e) && e.code === 'EISDIR') {
+      throw new UserError(`disk image ${path} is not a regular file; pass a raw image file`);
+    }
+    if (isErrnoError(e) && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS')) {
+      throw new UserError(
+        opts.readOnly
+          ? `disk image ${path} is not readable; fix its permissions`
+          : `disk image ${path} is read-only; attach it with ,ro or make it writable`,
+      );
+    }
+    throw e;
+  }
+  const st = fstatSync(fd);
+  const refuse = (message: string): never => {
+    closeSync(fd);
+    throw new UserError(message);
+  };
+  if (!st.isFile()) refuse(`disk image ${path} is not a regular file; pass a raw image file`);
+  const sizeBytes = st.size;
+  if (sizeBytes % SECTOR_BYTES !== 0) {
+    refuse(
+      `disk image ${path} is ${sizeBytes} bytes, not a multiple of ${SECTOR_BYTES}; ` +
+        `pad it with truncate -s ${Math.ceil(sizeBytes / SECTOR_BYTES) * SECTOR_BYTES} ${path}`,
+    );
+  }
+  let lock: { release(): void } | null;
+  try {
+    lock = takeLock(path, opts.readOnly);
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+  let open = true;
+
+  const checkRange = (offset: number, n: number) => {
+    if (!open) throw new Error(`disk image ${path} is closed`);
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + n > sizeBytes) {
+      throw new RangeError(`disk image ${path}: ${n} bytes at ${offset} are outside its ${sizeBytes} bytes`);
+    }
+  };
+
+  return {
+    sizeBytes,
+    readOnly: opts.readOnly,
+    read(offset, dst) {
+      checkRange(offset, dst.length);
+      for (let done = 0; done < dst.length;) {
+        const n = readSync(fd, dst, done, dst.length - done, offset + done);
+        if (n === 0) {
+          // The file shrank under us; what is gone reads as zeros, as past the end of a sparse file.
+          dst.fill(0, done);
+          return;
+        }
+        done += n;
+      }
+    },
+    write(offset, src) {
+      checkRange(offset, src.length);
+      if (opts.readOnly) throw new Error(`disk image ${path} is attached read-only`);
+      for (let done = 0; done < src.length;)
+        done += writeSync(fd, src, done, src.length - done, offset + done);
+    },
+    flush() {
+      if (!open) throw new Error(`disk image ${path} is closed`);
+      fsyncSync(fd);
+    },
+    close() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+      lock?.release();
+    },
+  };
+}
+
+/** Takes `<path>.lock` for a read-write attach; checks that nobody holds it for a read-only one. */
+function takeLock(path: string, readOnly: boolean): { release(): void } | null {
+  const lockPath = `${path}.lock`;
+  if (readOnly) {
+    const owner = liveOwner(lockPath);
+    if (owner !== null) {
+      throw new UserError(
+        `disk image ${path} is attached read-write by another Domus process (${owner}); stop that domain first`,
+      );
+    }
+    return null;
+  }
+  for (let attempt = 0; ; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(lockPath, 'wx', 0o644);
+    } catch (e) {
+      if (!isErrnoError(e)) throw e;
+      if (e.code === 'EEXIST') {
+        const owner = liveOwner(lockPath);
+        if (owner !== null || attempt > 0) {
+          throw new UserError(
+            `disk image ${path} is in use by another Domus process (${owner ?? 'see ' + lockPath}); ` +
+              `stop that domain first`,
+          );
+        }
+        // Stale: its owner is gone. Remove it and try once more; a racing opener wins fairly.
+        try {
+          unlinkSync(lockPath);
+        } catch (u) {
+          if (!(isErrnoError(u) && u.code === 'ENOENT')) throw u;
+        }
+        continue;
+      }
+      if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') {
+        throw new UserError(
+          `disk image ${path} cannot be locked because ${lockPath} cannot be created; ` +
+            `make its directory writable or attach it with ,ro`,
+        );
+      }
+      throw e;
+    }
+    try {
+      writeSync(fd, `${process.pid}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    return {
+      release() {
+        try {
+          // Only our own lock: a lock taken over from us as stale is someone else's now.
+          if (lockOwner(lockPath) === process.pid) unlinkSync(lockPath);
+        } catch (e) {
+          if (!(isErrnoError(e) && e.code === 'ENOENT')) throw e;
+        }
+      },
+    };
+  }
+}
+
+/**
+ * Who holds a lock file: "pid N" if that process runs, null if the lock is absent or stale.
+ * A lock without a pid is taken as held while it is young: its creator may be about to write it.
+ */
+function liveOwner(lockPath: string): string | null {
+  const pid = lockOwner(lockPath);
+  if (pid !== null) return isRunning(pid) ? `pid ${pid}` : null;
+  try {
+    const ageMs = Date.now() - statSync(lockPath).mtimeMs;
+    return ageMs < FRESH_LOCK_MS ? 'a process still creating its lock' : null;
+  } catch (e) {
+    if (isErrnoError(e) && e.code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** The pid in a lock file, or null if it holds none (a half-written or foreign file). */
+function lockOwner(lockPath: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(lockPath, 'utf8');
+  } catch (e) {
+    if (isErrnoError(e) && e.code === 'ENOENT') return null;
+    throw e;
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : null;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists but belongs to someone else, which still means the image is in use.
+    return isErrnoError(e) && e.code === 'EPERM';
+  }
+}
