@@ -30,6 +30,7 @@ import { buildVirtFdt } from './board_fdt.ts';
 import { Irq } from './hart/csr_defs.ts';
 import { Hart } from './hart/hart.ts';
 import { run } from './hart/interp.ts';
+import { warmUpInterpreter } from './hart/warmup.ts';
 import { HS } from './hart/layout.ts';
 import { checkFirmware, checkKernel, isElf, loadElf } from './loader.ts';
 import { MachineMemory } from './memory.ts';
@@ -120,6 +121,7 @@ export class VirtBoard {
       throw new RangeError(`harts must be 1..${MAX_HARTS}`);
     }
     this.opts = opts;
+    warmUpInterpreter();
     this.clock = opts.clock ?? new HostClock();
     this.mem = new MachineMemory({ harts: opts.harts, ramBase: RAM_BASE, ramBytes: opts.ramBytes });
     this.code = new CodeCache(this.mem.ramPages);

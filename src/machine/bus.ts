@@ -64,8 +64,10 @@ export class Bus {
     return true;
   }
 
-  value = 0;
-  valueHi = 0;
+  // Start as non-Smi numbers: V8 then keeps the fields as doubles, and uint32 values above
+  // 2^30 do not change the object's map (which would deoptimize callers).
+  value = 0.5;
+  valueHi = 0.5;
 
   /** Writes `width` bytes (value as lo/hi uint32 halves). Returns false on an access fault. */
   write(pa: number, width: 1 | 2 | 4 | 8, lo: number, hi: number): boolean {

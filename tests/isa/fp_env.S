@@ -15,6 +15,7 @@
  *     the same FS and SD.
  */
 #include "isa.h"
+#include "isa_fp.h"
 
 // ft3 = fadd.s(a, b) with rm DYN under the current frm; checks the boxed result.
 #define DYN_ADD_S(a, b, res) \

@@ -6,6 +6,7 @@
  * values come from an exact rational model of IEEE 754-2008, not from a host FPU.
  */
 #include "isa.h"
+#include "isa_fp.h"
 
         .text
         .globl test_main

@@ -11,6 +11,7 @@
  * Dynamic rounding, fcsr, mstatus.FS and NaN-boxed inputs are in fp_env.S.
  */
 #include "isa.h"
+#include "isa_fp.h"
 
         .text
         .globl test_main

@@ -106,10 +106,18 @@ registerCommand({
           quit: () => board.stop(),
         });
         let reason;
+        const t0 = performance.now();
         try {
           reason = await board.run();
         } finally {
           con.detach();
+        }
+        if (process.env['DOMUS_STATS']) {
+          const s = (performance.now() - t0) / 1000;
+          const n = board.instructions;
+          process.stderr.write(
+            `domus: ${n} instructions in ${s.toFixed(2)} s (${(n / s / 1e6).toFixed(1)} MIPS)\n`,
+          );
         }
         switch (reason.kind) {
           case 'poweroff':

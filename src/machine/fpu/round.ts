@@ -37,7 +37,12 @@ export const enum FFlag {
  * Accrued flags: every function ORs the flags it raises into `flags` and never clears them.
  * Integer results of 64 bits come back in `lo` / `hi` (int32 halves).
  */
-export const fexc: { flags: number; lo: number; hi: number } = { flags: 0, lo: 0, hi: 0 };
+// lo/hi start as non-Smi numbers so that V8 gives the fields a double representation from the
+// start; int32 results above 2^30 would otherwise change the object's map later and make
+// optimized callers bail out.
+export const fexc: { flags: number; lo: number; hi: number } = { flags: 0, lo: 0.5, hi: 0.5 };
+fexc.lo = 0;
+fexc.hi = 0;
 
 const f64 = new Float64Array(1);
 const w64 = new Int32Array(f64.buffer); // [0] = low word, [1] = high word (sign, exponent)

@@ -412,3 +412,17 @@ export function csrInsn(
   h.tmpHi = oldHi;
   return true;
 }
+
+/**
+ * Writes a CSR on behalf of the host (board setup, tests, restore): no privilege checks, but
+ * the same WARL legalization and side effects as an instruction would have.
+ */
+export function hostCsrWrite(h: Hart, csr: number, value: bigint): void {
+  write(h, csr, Number(BigInt.asIntN(32, value)), Number(BigInt.asIntN(32, value >> 32n)));
+}
+
+/** Reads a CSR for the host (debuggers, tests); undefined if the hart has no such CSR. */
+export function hostCsrRead(h: Hart, csr: number): bigint | undefined {
+  if (!read(h, csr)) return undefined;
+  return (BigInt(h.tmpHi | 0) << 32n) | BigInt(h.tmpLo >>> 0);
+}

@@ -74,18 +74,28 @@ export class Hart {
   /** True when translation is active for fetch / data (satp mode != bare and priv < M). */
   fetchTranslated = false;
   dataTranslated = false;
-  /** Set when some TLB entry came from a superpage (an address-specific SFENCE must flush all). */
-  tlbHasSuperpage = false;
+  /**
+   * TLB entries (int32 indices into S) that were filled from superpage translations: an
+   * address-specific SFENCE.VMA invalidates them all, since any of them may be covered by the
+   * leaf being fenced. On overflow, such an SFENCE flushes everything.
+   */
+  readonly superEntries = new Int32Array(4096);
+  superCount = 0;
   /** Something may have made an interrupt pending: the run loop re-checks before continuing. */
   irqCheck = true;
   /** The run loop must return to the scheduler (WFI, power state change). */
   yieldRequest = false;
   /** Scratch results of slow-path helpers (64-bit values as halves; a physical address). */
-  tmpLo = 0;
-  tmpHi = 0;
-  pa = 0;
+  // Non-Smi initial values give these fields a double representation from the start, so
+  // that int32 values above 2^30 and large addresses never change the Hart's map (a map
+  // change deoptimizes the interpreter).
+  tmpLo = 0.5;
+  tmpHi = 0.5;
+  pa = 0.5;
   /** Instructions executed in the current slice but not yet added to the INSTRET counter. */
   sliceExecuted = 0;
+  /** Exceptions taken since reset (the interpreter does not count their instructions as retired). */
+  exceptions = 0;
   /** Called when the hart has a new pending interrupt while waiting (wakes the scheduler). */
   onWake: () => void = () => {};
 
@@ -124,6 +134,12 @@ export class Hart {
   /** pc as a JS number (exact for canonical addresses below 2^53 or sign-extended ones). */
   get pc(): number {
     return this.S[HS.PC_HI]! * 4294967296 + (this.S[HS.PC_LO]! >>> 0);
+  }
+
+  /** Sets the privilege level (host use: board setup, tests). */
+  setPriv(priv: Priv): void {
+    this.S[HS.PRIV] = priv;
+    this.updateModes();
   }
 
   setPc(lo: number, hi: number): void {
@@ -203,22 +219,30 @@ export class Hart {
     this.storeSet = tlbSetIndex(TlbKind.STORE, dataMode);
   }
 
-  /** Invalidates TLB entries: all translated sets, and the M sets too when `all`. */
+  /**
+   * Invalidates TLB entries: all translated sets, and the M sets too when `all`. Filling a
+   * whole set with 1 makes every tag invalid (a valid tag has its low 12 bits clear).
+   */
   flushTlb(all: boolean): void {
     const S = this.S;
+    const setLen = TLB_ENTRIES * TLB_ENTRY_I32;
     for (let kind = 0; kind < 3; kind++) {
       for (let mode = 0; mode < 4; mode++) {
         if (mode === TlbMode.M && !all) continue;
         const start = tlbSetIndex(kind as TlbKind, mode as TlbMode);
-        for (let i = start, end = start + TLB_ENTRIES * TLB_ENTRY_I32; i < end; i += TLB_ENTRY_I32) S[i] = 1;
+        S.fill(1, start, start + setLen);
       }
     }
-    if (all) this.tlbHasSuperpage = false;
+    this.superCount = 0;
   }
 
-  /** Invalidates the entries for one virtual page in every translated set. */
+  /** Invalidates the entries for one virtual page in every translated set (SFENCE.VMA rs1). */
   flushTlbPage(vaLo: number, vaHi: number): void {
     const S = this.S;
+    if (this.superCount > this.superEntries.length) {
+      this.flushTlb(false);
+      return;
+    }
     const tag = vaLo & ~0xfff;
     const slot = ((vaLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
     for (let kind = 0; kind < 3; kind++) {
@@ -227,6 +251,16 @@ export class Hart {
         if (S[i] === tag && S[i + 1] === vaHi) S[i] = 1;
       }
     }
+    const sup = this.superEntries;
+    for (let k = 0; k < this.superCount; k++) S[sup[k]!] = 1;
+    this.superCount = 0;
+  }
+
+  /** Records a TLB entry filled from a superpage (see superEntries). */
+  noteSuperEntry(i: number): void {
+    const n = this.superCount;
+    if (n < this.superEntries.length) this.superEntries[n] = i;
+    this.superCount = n + 1;
   }
 
   /** Drops store-TLB entries (all modes) that map RAM page `ramPage` (it now holds code). */
@@ -250,6 +284,7 @@ export class Hart {
    */
   trap(cause: number, interrupt: boolean, tvalLo: number, tvalHi: number): void {
     const S = this.S;
+    if (!interrupt) this.exceptions++;
     const priv = S[HS.PRIV]! as Priv;
     const deleg = interrupt ? S[I_MIDELEG]! : S[I_MEDELEG]!;
     const pcLo = S[HS.PC_LO]!;

@@ -4,7 +4,8 @@
  * division by zero gives all ones (quotient) and the dividend (remainder); signed overflow
  * (-2^63 / -1) gives the dividend and 0. Results are left in `r.lo` / `r.hi`.
  */
-export const r = { lo: 0, hi: 0 };
+// Non-Smi initial values: the fields keep a double representation (see Hart.tmpLo).
+export const r = { lo: 0.5, hi: 0.5 };
 
 const TWO32 = 4294967296;
 

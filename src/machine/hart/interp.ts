@@ -15,13 +15,12 @@
 import { decode16, decode32, decoded } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
 import { fexc } from '../fpu/fpu.ts';
-import { Cause, Mstatus, Priv } from './csr_defs.ts';
-import { csrInsn, type CsrOp } from './csr.ts';
-import { fpExec } from './fp_exec.ts';
+import { Mstatus } from './csr_defs.ts';
+import { execCold } from './interp_cold.ts';
 import { type Hart, I_MSTATUS } from './hart.ts';
-import { r as R64, div64, divu64, mul64, mulh64, mulhsu64, mulhu64 } from './int64.ts';
+import { r as R64, mul64 } from './int64.ts';
 import { HC, HS, TLB_MASK } from './layout.ts';
-import { amoOffset, fetchInsnSlow, fetchPage, loadSlow, storeSlow } from './mmu.ts';
+import { fetchInsnSlow, fetchPage, loadSlow, storeSlow } from './mmu.ts';
 
 /** A one-instruction "page" for an instruction that straddles two pages (slot of offset 0xffe). */
 const crossPage = new Int32Array(4096);
@@ -38,6 +37,11 @@ export function run(h: Hart, budget: number): number {
   const ramOffset = mem.ramOffset;
   const code = h.code;
   let n = 0;
+  const exceptionsAtStart = h.exceptions;
+  // A load/store that missed the fast path: its op and virtual address (see after the switch).
+  let miss = 0;
+  let missLo = 0;
+  let missHi = 0;
   fexc.flags = S[HS.FFLAGS]!;
 
   outer: for (;;) {
@@ -63,12 +67,10 @@ export function run(h: Hart, budget: number): number {
     const ldSet = h.loadSet;
     const stSet = h.storeSet;
 
-    for (;;) {
-      if (n >= budget) {
-        S[HS.PC_LO] = pcLo;
-        S[HS.PC_HI] = pcHi;
-        break outer;
-      }
+    // Leaving this loop with `break inner` stores pcLo/pcHi as the next pc (one store site,
+    // so that rarely taken exits do not each need type feedback of their own).
+    inner: for (;;) {
+      if (n >= budget) break inner;
       let slot = ((pcLo & 4095) >>> 1) << 1;
       let w = page[slot]!;
       if (w === 0) {
@@ -233,30 +235,48 @@ export function run(h: Hart, budget: number): number {
           X[d] = (al - bl) | 0;
           break;
         }
-        case Op.SLL:
-        case Op.SRL:
-        case Op.SRA: {
-          const s = X[b]! & 63;
+        case Op.SLL: {
+          const sh = X[b]! & 63;
           const al = X[a]!;
-          const ah = X[a + 1]!;
-          const op = w & 511;
-          if (s === 0) {
+          if (sh === 0) {
+            X[d + 1] = X[a + 1]!;
             X[d] = al;
-            X[d + 1] = ah;
-          } else if (op === Op.SLL) {
-            if (s < 32) {
-              X[d + 1] = (ah << s) | (al >>> (32 - s));
-              X[d] = al << s;
-            } else {
-              X[d + 1] = al << (s - 32);
-              X[d] = 0;
-            }
-          } else if (s < 32) {
-            X[d] = (al >>> s) | (ah << (32 - s));
-            X[d + 1] = op === Op.SRL ? ah >>> s : ah >> s;
+          } else if (sh < 32) {
+            X[d + 1] = (X[a + 1]! << sh) | (al >>> (32 - sh));
+            X[d] = al << sh;
           } else {
-            X[d] = op === Op.SRL ? ah >>> (s - 32) : ah >> (s - 32);
-            X[d + 1] = op === Op.SRL ? 0 : ah >> 31;
+            X[d + 1] = al << (sh - 32);
+            X[d] = 0;
+          }
+          break;
+        }
+        case Op.SRL: {
+          const sh = X[b]! & 63;
+          const ah = X[a + 1]!;
+          if (sh === 0) {
+            X[d] = X[a]!;
+            X[d + 1] = ah;
+          } else if (sh < 32) {
+            X[d] = (X[a]! >>> sh) | (ah << (32 - sh));
+            X[d + 1] = ah >>> sh;
+          } else {
+            X[d] = ah >>> (sh - 32);
+            X[d + 1] = 0;
+          }
+          break;
+        }
+        case Op.SRA: {
+          const sh = X[b]! & 63;
+          const ah = X[a + 1]!;
+          if (sh === 0) {
+            X[d] = X[a]!;
+            X[d + 1] = ah;
+          } else if (sh < 32) {
+            X[d] = (X[a]! >>> sh) | (ah << (32 - sh));
+            X[d + 1] = ah >> sh;
+          } else {
+            X[d] = ah >> (sh - 32);
+            X[d + 1] = ah >> 31;
           }
           break;
         }
@@ -323,418 +343,240 @@ export function run(h: Hart, budget: number): number {
           X[d] = R64.lo;
           X[d + 1] = R64.hi;
           break;
-        case Op.MULH:
-          mulh64(X[a]!, X[a + 1]!, X[b]!, X[b + 1]!);
-          X[d] = R64.lo;
-          X[d + 1] = R64.hi;
-          break;
-        case Op.MULHSU:
-          mulhsu64(X[a]!, X[a + 1]!, X[b]!, X[b + 1]!);
-          X[d] = R64.lo;
-          X[d + 1] = R64.hi;
-          break;
-        case Op.MULHU:
-          mulhu64(X[a]!, X[a + 1]!, X[b]!, X[b + 1]!);
-          X[d] = R64.lo;
-          X[d + 1] = R64.hi;
-          break;
-        case Op.DIV:
-        case Op.REM:
-          div64(X[a]!, X[a + 1]!, X[b]!, X[b + 1]!, (w & 511) === Op.REM);
-          X[d] = R64.lo;
-          X[d + 1] = R64.hi;
-          break;
-        case Op.DIVU:
-        case Op.REMU:
-          divu64(X[a]!, X[a + 1]!, X[b]!, X[b + 1]!, (w & 511) === Op.REMU);
-          X[d] = R64.lo;
-          X[d + 1] = R64.hi;
-          break;
         case Op.MULW: {
           const v = Math.imul(X[a]!, X[b]!);
           X[d] = v;
           X[d + 1] = v >> 31;
           break;
         }
-        case Op.DIVW: {
-          const x = X[a]!;
-          const y = X[b]!;
-          const v = y === 0 ? -1 : y === -1 && x === (0x80000000 | 0) ? x : (x / y) | 0;
-          X[d] = v;
-          X[d + 1] = v >> 31;
-          break;
-        }
-        case Op.DIVUW: {
-          const x = X[a]! >>> 0;
-          const y = X[b]! >>> 0;
-          const v = y === 0 ? -1 : (x / y) | 0;
-          X[d] = v;
-          X[d + 1] = v >> 31;
-          break;
-        }
-        case Op.REMW: {
-          const x = X[a]!;
-          const y = X[b]!;
-          const v = y === 0 ? x : y === -1 ? 0 : (x % y) | 0;
-          X[d] = v;
-          X[d + 1] = v >> 31;
-          break;
-        }
-        case Op.REMUW: {
-          const x = X[a]! >>> 0;
-          const y = X[b]! >>> 0;
-          const v = y === 0 ? x | 0 : (x % y) | 0;
-          X[d] = v;
-          X[d + 1] = v >> 31;
-          break;
-        }
-
-        // ---- loads -----------------------------------------------------------------------
-        case Op.LB:
-        case Op.LH:
-        case Op.LW:
-        case Op.LD:
-        case Op.LBU:
-        case Op.LHU:
-        case Op.LWU:
-        case Op.FLW:
-        case Op.FLD: {
-          const op = w & 511;
+        // ---- loads: TLB hit inline; a miss is finished after the switch (see `miss`) ---------
+        case Op.LB: {
           const al = X[a]!;
           const vaLo = (al + imm) | 0;
           const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-          const size =
-            op === Op.LD || op === Op.FLD
-              ? 8
-              : op === Op.LW || op === Op.LWU || op === Op.FLW
-                ? 4
-                : op === Op.LB || op === Op.LBU
-                  ? 1
-                  : 2;
           const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
-          let lo: number;
-          let hi: number;
-          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & (size - 1)) === 0) {
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi) {
             const off = S[t + 2]! + (vaLo & 4095);
-            if (size === 8) {
-              lo = M32[off >>> 2]!;
-              hi = M32[(off >>> 2) + 1]!;
-            } else if (size === 4) {
-              lo = M32[off >>> 2]!;
-              hi = 0;
-            } else if (size === 2) {
-              lo = M16[off >>> 1]!;
-              hi = 0;
+            const v = (M8[off]! << 24) >> 24;
+            X[d] = v;
+            X[d + 1] = v >> 31;
+            break;
+          }
+          miss = Op.LB;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.LBU: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi) {
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = M8[off]!;
+            X[d] = v;
+            X[d + 1] = 0;
+            break;
+          }
+          miss = Op.LBU;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.LH: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 1) === 0) {
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = (M16[off >>> 1]! << 16) >> 16;
+            X[d] = v;
+            X[d + 1] = v >> 31;
+            break;
+          }
+          miss = Op.LH;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.LHU: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 1) === 0) {
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = M16[off >>> 1]!;
+            X[d] = v;
+            X[d + 1] = 0;
+            break;
+          }
+          miss = Op.LHU;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.LW: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 3) === 0) {
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = M32[off >>> 2]!;
+            X[d] = v;
+            X[d + 1] = v >> 31;
+            break;
+          }
+          miss = Op.LW;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.LWU: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 3) === 0) {
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = M32[off >>> 2]!;
+            X[d] = v;
+            X[d + 1] = 0;
+            break;
+          }
+          miss = Op.LWU;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.LD:
+        case Op.FLD: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          const op = w & 511;
+          if (op === Op.FLD && (S[I_MSTATUS]! & Mstatus.FS) === 0) {
+            miss = Op.ILLEGAL; // FP disabled: illegal instruction
+            break;
+          }
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 7) === 0) {
+            const i = (S[t + 2]! + (vaLo & 4095)) >>> 2;
+            if (op === Op.LD) {
+              X[d] = M32[i]!;
+              X[d + 1] = M32[i + 1]!;
             } else {
-              lo = M8[off >>> 0]!;
-              hi = 0;
+              S[I_MSTATUS] = S[I_MSTATUS]! | Mstatus.FS;
+              FI[d] = M32[i]!;
+              FI[d + 1] = M32[i + 1]!;
             }
-          } else {
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            if (!loadSlow(h, vaLo, vaHi, size)) {
-              n--;
-              continue outer;
-            }
-            lo = h.tmpLo;
-            hi = h.tmpHi;
+            break;
           }
-          switch (op) {
-            case Op.LB:
-              lo = (lo << 24) >> 24;
-              hi = lo >> 31;
-              break;
-            case Op.LH:
-              lo = (lo << 16) >> 16;
-              hi = lo >> 31;
-              break;
-            case Op.LW:
-              hi = lo >> 31;
-              break;
-            case Op.FLW: {
-              const ms = S[I_MSTATUS]!;
-              if ((ms & Mstatus.FS) === 0) {
-                S[HS.PC_LO] = pcLo;
-                S[HS.PC_HI] = pcHi;
-                h.illegal();
-                n--;
-                continue outer;
-              }
-              S[I_MSTATUS] = ms | Mstatus.FS;
-              FI[d] = lo; // rd is an f register here (the decoder remaps only integer x0)
-              FI[d + 1] = -1; // NaN-box
-              break;
-            }
-            case Op.FLD: {
-              const ms = S[I_MSTATUS]!;
-              if ((ms & Mstatus.FS) === 0) {
-                S[HS.PC_LO] = pcLo;
-                S[HS.PC_HI] = pcHi;
-                h.illegal();
-                n--;
-                continue outer;
-              }
-              S[I_MSTATUS] = ms | Mstatus.FS;
-              FI[d] = lo;
-              FI[d + 1] = hi;
-              break;
-            }
+          miss = op;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.FLW: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
+          if ((S[I_MSTATUS]! & Mstatus.FS) === 0) {
+            miss = Op.ILLEGAL;
+            break;
           }
-          if (op !== Op.FLW && op !== Op.FLD) {
-            X[d] = lo;
-            X[d + 1] = hi;
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 3) === 0) {
+            S[I_MSTATUS] = S[I_MSTATUS]! | Mstatus.FS;
+            FI[d] = M32[(S[t + 2]! + (vaLo & 4095)) >>> 2]!;
+            FI[d + 1] = -1; // NaN-box
+            break;
           }
+          miss = Op.FLW;
+          missLo = vaLo;
+          missHi = vaHi;
           break;
         }
 
         // ---- stores ----------------------------------------------------------------------
-        case Op.SB:
-        case Op.SH:
-        case Op.SW:
-        case Op.SD:
-        case Op.FSW:
-        case Op.FSD: {
-          const op = w & 511;
+        case Op.SB: {
           const al = X[a]!;
           const vaLo = (al + imm) | 0;
           const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
-          let lo: number;
-          let hi: number;
-          if (op === Op.FSW || op === Op.FSD) {
-            if ((S[I_MSTATUS]! & Mstatus.FS) === 0) {
-              S[HS.PC_LO] = pcLo;
-              S[HS.PC_HI] = pcHi;
-              h.illegal();
-              n--;
-              continue outer;
-            }
-            lo = FI[b]!;
-            hi = FI[b + 1]!;
-          } else {
-            lo = X[b]!;
-            hi = X[b + 1]!;
-          }
-          const size =
-            op === Op.SD || op === Op.FSD ? 8 : op === Op.SW || op === Op.FSW ? 4 : op === Op.SH ? 2 : 1;
           const t = stSet + (((vaLo >>> 12) & TLB_MASK) << 2);
-          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & (size - 1)) === 0) {
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi) {
             const off = S[t + 2]! + (vaLo & 4095);
-            if (size === 8) {
-              M32[off >>> 2] = lo;
-              M32[(off >>> 2) + 1] = hi;
-            } else if (size === 4) M32[off >>> 2] = lo;
-            else if (size === 2) M16[off >>> 1] = lo;
-            else M8[off >>> 0] = lo;
-          } else {
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            if (!storeSlow(h, vaLo, vaHi, size, lo, hi)) {
-              n--;
-              continue outer;
-            }
-            // The store may have invalidated decoded code (even this page) or touched a device.
-            pcLo = (pcLo + len) | 0;
-            if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            continue outer;
+            const v = X[b]!;
+            M8[off] = v;
+            break;
           }
+          miss = Op.SB;
+          missLo = vaLo;
+          missHi = vaHi;
           break;
         }
-
-        // ---- atomics -----------------------------------------------------------------------
-        case Op.LR_W:
-        case Op.LR_D: {
-          const size = (w & 511) === Op.LR_W ? 4 : 8;
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          const off = amoOffset(h, X[a]!, X[a + 1]!, size, true);
-          if (off < 0) {
-            n--;
-            continue outer;
-          }
-          const lo = M32[off >>> 2]!;
-          X[d + 1] = size === 4 ? lo >> 31 : M32[(off >>> 2) + 1]!;
-          X[d] = lo;
-          S[HS.RES_VALID] = 1;
-          S[HS.RES_ADDR_LO] = h.pa | 0;
-          S[HS.RES_ADDR_HI] = Math.floor(h.pa / 4294967296);
-          break;
-        }
-        case Op.SC_W:
-        case Op.SC_D: {
-          const size = (w & 511) === Op.SC_W ? 4 : 8;
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          const off = amoOffset(h, X[a]!, X[a + 1]!, size, false);
-          if (off < 0) {
-            n--;
-            continue outer;
-          }
-          const ok =
-            S[HS.RES_VALID] === 1 &&
-            S[HS.RES_ADDR_LO] === (h.pa | 0) &&
-            S[HS.RES_ADDR_HI] === Math.floor(h.pa / 4294967296);
-          S[HS.RES_VALID] = 0;
-          if (ok) {
-            M32[off >>> 2] = X[b]!;
-            if (size === 8) M32[(off >>> 2) + 1] = X[b + 1]!;
-          }
-          X[d] = ok ? 0 : 1;
-          X[d + 1] = 0;
-          if (!code.isCurrent(ramPage, page)) {
-            pcLo = (pcLo + len) | 0;
-            if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            continue outer;
-          }
-          break;
-        }
-        case Op.AMOSWAP_W:
-        case Op.AMOADD_W:
-        case Op.AMOXOR_W:
-        case Op.AMOAND_W:
-        case Op.AMOOR_W:
-        case Op.AMOMIN_W:
-        case Op.AMOMAX_W:
-        case Op.AMOMINU_W:
-        case Op.AMOMAXU_W: {
-          const vaLo = X[a]!;
-          const vaHi = X[a + 1]!;
+        case Op.SH: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           const t = stSet + (((vaLo >>> 12) & TLB_MASK) << 2);
-          let off: number;
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 1) === 0) {
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = X[b]!;
+            M16[off >>> 1] = v;
+            break;
+          }
+          miss = Op.SH;
+          missLo = vaLo;
+          missHi = vaHi;
+          break;
+        }
+        case Op.SW: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
+          const t = stSet + (((vaLo >>> 12) & TLB_MASK) << 2);
           if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 3) === 0) {
-            off = S[t + 2]! + (vaLo & 4095);
-          } else {
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            off = amoOffset(h, vaLo, vaHi, 4, false);
-            if (off < 0) {
-              n--;
-              continue outer;
-            }
+            const off = S[t + 2]! + (vaLo & 4095);
+            const v = X[b]!;
+            M32[off >>> 2] = v;
+            break;
           }
-          const i = off >>> 2;
-          const old = M32[i]!;
-          const src = X[b]!;
-          let v: number;
-          switch (w & 511) {
-            case Op.AMOSWAP_W:
-              v = src;
-              break;
-            case Op.AMOADD_W:
-              v = (old + src) | 0;
-              break;
-            case Op.AMOXOR_W:
-              v = old ^ src;
-              break;
-            case Op.AMOAND_W:
-              v = old & src;
-              break;
-            case Op.AMOOR_W:
-              v = old | src;
-              break;
-            case Op.AMOMIN_W:
-              v = old < src ? old : src;
-              break;
-            case Op.AMOMAX_W:
-              v = old > src ? old : src;
-              break;
-            case Op.AMOMINU_W:
-              v = old >>> 0 < src >>> 0 ? old : src;
-              break;
-            default:
-              v = old >>> 0 > src >>> 0 ? old : src;
-              break;
-          }
-          M32[i] = v;
-          X[d] = old;
-          X[d + 1] = old >> 31;
-          if (!code.isCurrent(ramPage, page)) {
-            pcLo = (pcLo + len) | 0;
-            if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            continue outer;
-          }
+          miss = Op.SW;
+          missLo = vaLo;
+          missHi = vaHi;
           break;
         }
-        case Op.AMOSWAP_D:
-        case Op.AMOADD_D:
-        case Op.AMOXOR_D:
-        case Op.AMOAND_D:
-        case Op.AMOOR_D:
-        case Op.AMOMIN_D:
-        case Op.AMOMAX_D:
-        case Op.AMOMINU_D:
-        case Op.AMOMAXU_D: {
-          const vaLo = X[a]!;
-          const vaHi = X[a + 1]!;
+        case Op.SD:
+        case Op.FSD:
+        case Op.FSW: {
+          const al = X[a]!;
+          const vaLo = (al + imm) | 0;
+          const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           const t = stSet + (((vaLo >>> 12) & TLB_MASK) << 2);
-          let off: number;
-          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 7) === 0) {
-            off = S[t + 2]! + (vaLo & 4095);
-          } else {
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            off = amoOffset(h, vaLo, vaHi, 8, false);
-            if (off < 0) {
-              n--;
-              continue outer;
-            }
+          const op = w & 511;
+          if (op !== Op.SD && (S[I_MSTATUS]! & Mstatus.FS) === 0) {
+            miss = Op.ILLEGAL;
+            break;
           }
-          const i = off >>> 2;
-          const ol = M32[i]!;
-          const oh = M32[i + 1]!;
-          const sl = X[b]!;
-          const sh = X[b + 1]!;
-          let vl: number;
-          let vh: number;
-          switch (w & 511) {
-            case Op.AMOSWAP_D:
-              vl = sl;
-              vh = sh;
-              break;
-            case Op.AMOADD_D: {
-              vl = (ol + sl) | 0;
-              vh = (oh + sh + (vl >>> 0 < ol >>> 0 ? 1 : 0)) | 0;
-              break;
+          const size = op === Op.FSW ? 4 : 8;
+          if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & (size - 1)) === 0) {
+            const i = (S[t + 2]! + (vaLo & 4095)) >>> 2;
+            if (op === Op.SD) {
+              M32[i] = X[b]!;
+              M32[i + 1] = X[b + 1]!;
+            } else {
+              M32[i] = FI[b]!;
+              if (size === 8) M32[i + 1] = FI[b + 1]!;
             }
-            case Op.AMOXOR_D:
-              vl = ol ^ sl;
-              vh = oh ^ sh;
-              break;
-            case Op.AMOAND_D:
-              vl = ol & sl;
-              vh = oh & sh;
-              break;
-            case Op.AMOOR_D:
-              vl = ol | sl;
-              vh = oh | sh;
-              break;
-            default: {
-              const op = w & 511;
-              const signed = op === Op.AMOMIN_D || op === Op.AMOMAX_D;
-              const oH = signed ? oh : oh >>> 0;
-              const sH = signed ? sh : sh >>> 0;
-              const oldLess = oH < sH || (oH === sH && ol >>> 0 < sl >>> 0);
-              const takeOld = op === Op.AMOMIN_D || op === Op.AMOMINU_D ? oldLess : !oldLess;
-              vl = takeOld ? ol : sl;
-              vh = takeOld ? oh : sh;
-            }
+            break;
           }
-          M32[i] = vl;
-          M32[i + 1] = vh;
-          X[d] = ol;
-          X[d + 1] = oh;
-          if (!code.isCurrent(ramPage, page)) {
-            pcLo = (pcLo + len) | 0;
-            if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-            S[HS.PC_LO] = pcLo;
-            S[HS.PC_HI] = pcHi;
-            continue outer;
-          }
+          miss = op;
+          missLo = vaLo;
+          missHi = vaHi;
           break;
         }
 
@@ -756,167 +598,188 @@ export function run(h: Hart, budget: number): number {
           }
           X[d] = retLo;
           X[d + 1] = retHi;
-          if (((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage) {
-            pcLo = tLo;
-            continue;
-          }
-          S[HS.PC_LO] = tLo;
-          S[HS.PC_HI] = tHi;
-          continue outer;
+          const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+          pcLo = tLo;
+          pcHi = tHi;
+          if (stay) continue;
+          break inner;
         }
         case Op.BEQ:
-        case Op.BNE:
-        case Op.BLT:
-        case Op.BGE:
-        case Op.BLTU:
-        case Op.BGEU: {
-          const op = w & 511;
-          const al = X[a]!;
-          const ah = X[a + 1]!;
-          const bl = X[b]!;
-          const bh = X[b + 1]!;
-          let taken: boolean;
-          if (op === Op.BEQ) taken = al === bl && ah === bh;
-          else if (op === Op.BNE) taken = al !== bl || ah !== bh;
-          else if (op === Op.BLT) taken = ah < bh || (ah === bh && al >>> 0 < bl >>> 0);
-          else if (op === Op.BGE) taken = !(ah < bh || (ah === bh && al >>> 0 < bl >>> 0));
-          else if (op === Op.BLTU) taken = ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0);
-          else taken = !(ah >>> 0 < bh >>> 0 || (ah === bh && al >>> 0 < bl >>> 0));
-          if (taken) {
+          if (X[a]! === X[b]! && X[a + 1]! === X[b + 1]!) {
             const tLo = (pcLo + imm) | 0;
             const tHi = (pcHi + (imm >> 31) + (tLo >>> 0 < pcLo >>> 0 ? 1 : 0)) | 0;
-            if (((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage) {
-              pcLo = tLo;
-              continue;
-            }
-            S[HS.PC_LO] = tLo;
-            S[HS.PC_HI] = tHi;
-            continue outer;
+            const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+            pcLo = tLo;
+            pcHi = tHi;
+            if (stay) continue;
+            break inner;
           }
           break;
-        }
+        case Op.BNE:
+          if (X[a]! !== X[b]! || X[a + 1]! !== X[b + 1]!) {
+            const tLo = (pcLo + imm) | 0;
+            const tHi = (pcHi + (imm >> 31) + (tLo >>> 0 < pcLo >>> 0 ? 1 : 0)) | 0;
+            const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+            pcLo = tLo;
+            pcHi = tHi;
+            if (stay) continue;
+            break inner;
+          }
+          break;
+        case Op.BLT:
+          if (X[a + 1]! < X[b + 1]! || (X[a + 1]! === X[b + 1]! && X[a]! >>> 0 < X[b]! >>> 0)) {
+            const tLo = (pcLo + imm) | 0;
+            const tHi = (pcHi + (imm >> 31) + (tLo >>> 0 < pcLo >>> 0 ? 1 : 0)) | 0;
+            const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+            pcLo = tLo;
+            pcHi = tHi;
+            if (stay) continue;
+            break inner;
+          }
+          break;
+        case Op.BGE:
+          if (X[a + 1]! > X[b + 1]! || (X[a + 1]! === X[b + 1]! && X[a]! >>> 0 >= X[b]! >>> 0)) {
+            const tLo = (pcLo + imm) | 0;
+            const tHi = (pcHi + (imm >> 31) + (tLo >>> 0 < pcLo >>> 0 ? 1 : 0)) | 0;
+            const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+            pcLo = tLo;
+            pcHi = tHi;
+            if (stay) continue;
+            break inner;
+          }
+          break;
+        case Op.BLTU:
+          if (X[a + 1]! >>> 0 < X[b + 1]! >>> 0 || (X[a + 1]! === X[b + 1]! && X[a]! >>> 0 < X[b]! >>> 0)) {
+            const tLo = (pcLo + imm) | 0;
+            const tHi = (pcHi + (imm >> 31) + (tLo >>> 0 < pcLo >>> 0 ? 1 : 0)) | 0;
+            const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+            pcLo = tLo;
+            pcHi = tHi;
+            if (stay) continue;
+            break inner;
+          }
+          break;
+        case Op.BGEU:
+          if (X[a + 1]! >>> 0 > X[b + 1]! >>> 0 || (X[a + 1]! === X[b + 1]! && X[a]! >>> 0 >= X[b]! >>> 0)) {
+            const tLo = (pcLo + imm) | 0;
+            const tHi = (pcHi + (imm >> 31) + (tLo >>> 0 < pcLo >>> 0 ? 1 : 0)) | 0;
+            const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
+            pcLo = tLo;
+            pcHi = tHi;
+            if (stay) continue;
+            break inner;
+          }
+          break;
 
-        // ---- system ------------------------------------------------------------------------
         case Op.FENCE:
           break;
-        case Op.FENCE_I:
-          // Stores already invalidated decoded code; leaving the inner loop re-fetches.
-          pcLo = (pcLo + len) | 0;
-          if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          continue outer;
-        case Op.ECALL: {
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          const priv = S[HS.PRIV]!;
-          h.exception(priv === Priv.U ? Cause.ECALL_U : priv === Priv.S ? Cause.ECALL_S : Cause.ECALL_M);
-          n--;
-          continue outer;
-        }
-        case Op.EBREAK:
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          h.exception(Cause.BREAKPOINT, pcLo, pcHi);
-          n--;
-          continue outer;
-        case Op.MRET:
-        case Op.SRET:
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          if (!h.xret((w & 511) === Op.MRET)) n--;
-          continue outer;
-        case Op.WFI: {
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          const priv = S[HS.PRIV]!;
-          if (priv === Priv.U || (priv === Priv.S && S[I_MSTATUS]! & Mstatus.TW)) {
-            h.illegal();
-            n--;
-            continue outer;
-          }
-          pcLo = (pcLo + len) | 0;
-          if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          if (!h.wakeable()) S[HS.WFI] = 1;
-          continue outer;
-        }
-        case Op.SFENCE_VMA: {
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          const priv = S[HS.PRIV]!;
-          if (priv === Priv.U || (priv === Priv.S && S[I_MSTATUS]! & Mstatus.TVM)) {
-            h.illegal();
-            n--;
-            continue outer;
-          }
-          if (a === 0 || h.tlbHasSuperpage) h.flushTlb(false);
-          else h.flushTlbPage(X[a]!, X[a + 1]!);
-          pcLo = (pcLo + len) | 0;
-          if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          continue outer;
-        }
-        case Op.CSRRW:
-        case Op.CSRRS:
-        case Op.CSRRC:
-        case Op.CSRRWI:
-        case Op.CSRRSI:
-        case Op.CSRRCI: {
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          const op = w & 511;
-          const isImm = op >= Op.CSRRWI;
-          const csrOp = (isImm ? op - Op.CSRRWI + 1 : op - Op.CSRRW + 1) as CsrOp;
-          const srcLo = isImm ? a >> 1 : X[a]!;
-          const srcHi = isImm ? 0 : X[a + 1]!;
-          h.sliceExecuted = n - 1;
-          const ok = csrInsn(h, csrOp, imm, srcLo, srcHi, a !== 0, d !== 64);
-          h.sliceExecuted = 0;
-          if (!ok) {
-            n--;
-            continue outer;
-          }
-          X[d] = h.tmpLo;
-          X[d + 1] = h.tmpHi;
-          pcLo = (pcLo + len) | 0;
-          if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          continue outer;
-        }
 
-        case Op.ILLEGAL:
+        default:
+          // System instructions, A, the rest of M, FP arithmetic: interp_cold.ts.
           S[HS.PC_LO] = pcLo;
           S[HS.PC_HI] = pcHi;
-          h.exception(Cause.ILLEGAL_INSN, imm, 0);
-          n--;
-          continue outer;
-
-        default: {
-          // Floating point (everything but loads and stores).
-          S[HS.PC_LO] = pcLo;
-          S[HS.PC_HI] = pcHi;
-          if (!fpExec(h, w, imm)) {
-            n--;
-            continue outer;
+          h.sliceExecuted = n - 1 - (h.exceptions - exceptionsAtStart);
+          if (!execCold(h, w, imm, len)) continue outer;
+          if (!code.isCurrent(ramPage, page)) {
+            // An AMO or SC rewrote code on this page: re-fetch from the next instruction.
+            pcLo = (pcLo + len) | 0;
+            if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
+            break inner;
           }
           break;
+      }
+      if (miss !== 0) {
+        // A load or store missed the TLB (or is misaligned, or hits a device): finish it here,
+        // in one place for all of them.
+        S[HS.PC_LO] = pcLo;
+        S[HS.PC_HI] = pcHi;
+        const op = miss;
+        miss = 0;
+        if (op === Op.ILLEGAL) {
+          h.illegal();
+          continue outer;
         }
+        if (isStore(op)) {
+          const lo = op === Op.FSW || op === Op.FSD ? FI[b]! : X[b]!;
+          const hi = op === Op.FSD ? FI[b + 1]! : op === Op.SD ? X[b + 1]! : 0;
+          if (!storeSlow(h, missLo, missHi, accessSize(op), lo, hi)) continue outer;
+          // The store may have invalidated decoded code (even this page) or touched a device.
+          pcLo = (pcLo + len) | 0;
+          if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
+          break inner;
+        }
+        if (!loadSlow(h, missLo, missHi, accessSize(op))) continue outer;
+        finishLoad(h, op, d, h.tmpLo, h.tmpHi);
       }
       // Sequential successor.
       pcLo = (pcLo + len) | 0;
-      if ((pcLo & 4095) < len || page === crossPage) {
+      // (A straddling instruction at 0xffe also lands here: it ends 2 bytes into the next page.)
+      if ((pcLo & 4095) < len) {
         if (pcLo >>> 0 < len) pcHi = (pcHi + 1) | 0;
-        S[HS.PC_LO] = pcLo;
-        S[HS.PC_HI] = pcHi;
-        continue outer;
+        break inner;
       }
     }
+    S[HS.PC_LO] = pcLo;
+    S[HS.PC_HI] = pcHi;
   }
   S[HS.FFLAGS] = fexc.flags;
+  // Instructions that raised an exception did not retire.
+  n -= h.exceptions - exceptionsAtStart;
   h.SF[HC.INSTRET] = h.SF[HC.INSTRET]! + n;
   return n;
+}
+
+function isStore(op: number): boolean {
+  return op === Op.SB || op === Op.SH || op === Op.SW || op === Op.SD || op === Op.FSW || op === Op.FSD;
+}
+
+function accessSize(op: number): number {
+  switch (op) {
+    case Op.LB:
+    case Op.LBU:
+    case Op.SB:
+      return 1;
+    case Op.LH:
+    case Op.LHU:
+    case Op.SH:
+      return 2;
+    case Op.LW:
+    case Op.LWU:
+    case Op.SW:
+    case Op.FLW:
+    case Op.FSW:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
+/** Writes a slow-path load's value (zero-extended lo/hi) to rd with the op's extension. */
+function finishLoad(h: Hart, op: number, d: number, lo: number, hi: number): void {
+  const X = h.X;
+  switch (op) {
+    case Op.LB:
+      lo = (lo << 24) >> 24;
+      hi = lo >> 31;
+      break;
+    case Op.LH:
+      lo = (lo << 16) >> 16;
+      hi = lo >> 31;
+      break;
+    case Op.LW:
+      hi = lo >> 31;
+      break;
+    case Op.FLW:
+      h.S[I_MSTATUS] = h.S[I_MSTATUS]! | Mstatus.FS;
+      h.FI[d] = lo;
+      h.FI[d + 1] = -1;
+      return;
+    case Op.FLD:
+      h.S[I_MSTATUS] = h.S[I_MSTATUS]! | Mstatus.FS;
+      h.FI[d] = lo;
+      h.FI[d + 1] = hi;
+      return;
+  }
+  X[d] = lo;
+  X[d + 1] = hi;
 }

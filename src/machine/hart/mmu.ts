@@ -254,7 +254,7 @@ function fillTlb(h: Hart, set: number, vaLo: number, vaHi: number, hostOff: numb
   S[i] = vaLo & ~0xfff;
   S[i + 1] = vaHi;
   S[i + 2] = (hostOff - (hostOff % PAGE_SIZE)) | 0;
-  if (leafIsSuperpage) h.tlbHasSuperpage = true;
+  if (leafIsSuperpage) h.noteSuperEntry(i);
 }
 
 // ---- slow paths --------------------------------------------------------------------------

@@ -3,8 +3,7 @@
  * initramfs, with SHA256SUMS.
  *
  * `defaultGuest()` verifies the checksums, then returns paths that both QEMU and Domus can
- * load: the initramfs as it is (Linux unpacks gzip itself) and the kernel decompressed once
- * into the cache directory, keyed by its checksum. A checksum mismatch is a `UserError`.
+ * load. A checksum mismatch is a `UserError`.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -17,7 +16,7 @@ import { cacheDir, writeFileAtomic } from './files.ts';
 export interface GuestImage {
   /** Uncompressed riscv64 Linux `Image`. */
   kernel: string;
-  /** Initramfs (gzip-compressed cpio). */
+  /** Initramfs (uncompressed newc cpio). */
   initrd: string;
 }
 
@@ -69,15 +68,27 @@ export function verifyChecksums(dir: string): string[] {
   return names;
 }
 
-/** Verifies the prebuilt guest and returns loadable paths, decompressing the kernel once. */
+/**
+ * Verifies the prebuilt guest and returns loadable paths: the kernel and the initramfs
+ * decompressed once into the cache directory (keyed by their checksums). Both QEMU and
+ * Domus are handed the same uncompressed files, so neither guest spends its boot inflating
+ * a gzip stream (about a third of the boot's instructions otherwise).
+ */
 export function defaultGuest(dir = prebuiltDir()): GuestImage {
   verifyChecksums(dir);
-  const gz = readFileSync(join(dir, 'Image.gz'));
-  const outDir = join(cacheDir(), 'guests', sha256(gz).slice(0, 16));
+  const kernelGz = readFileSync(join(dir, 'Image.gz'));
+  const initrdGz = readFileSync(join(dir, 'initramfs.cpio.gz'));
+  const outDir = join(
+    cacheDir(),
+    'guests',
+    sha256(kernelGz).slice(0, 12) + '-' + sha256(initrdGz).slice(0, 12),
+  );
   const kernel = join(outDir, 'Image');
-  if (!existsSync(kernel)) {
+  const initrd = join(outDir, 'initramfs.cpio');
+  if (!existsSync(kernel) || !existsSync(initrd)) {
     mkdirSync(outDir, { recursive: true });
-    writeFileAtomic(kernel, gunzipSync(gz));
+    writeFileAtomic(kernel, gunzipSync(kernelGz));
+    writeFileAtomic(initrd, gunzipSync(initrdGz));
   }
-  return { kernel, initrd: join(dir, 'initramfs.cpio.gz') };
+  return { kernel, initrd };
 }
