@@ -92,6 +92,56 @@ export class HostClock implements Clock {
   }
 }
 
+/**
+ * Deterministic time: mtime advances with the instructions the harts retire (one tick per
+ * `instructionsPerTick`), and jumps straight to the next timer deadline when every hart waits
+ * in WFI. Nothing depends on the host's speed, so a run is repeatable from its inputs. The RTC
+ * starts at a fixed date (`epochNs`) and advances with mtime.
+ */
+export class VirtualClock implements Clock {
+  readonly frequencyHz = TIMEBASE_HZ;
+  /** Instructions retired by all harts at the end of their last slices. */
+  retired = 0;
+  /** Ticks added by skipping idle time. */
+  skipped = 0;
+  /** The hart currently running, whose in-slice count (sliceExecuted) also counts. */
+  current: { sliceExecuted: number } | undefined;
+
+  constructor(
+    readonly instructionsPerTick = 10,
+    readonly epochNs = 1_700_000_000e9,
+  ) {}
+
+  mtime(): number {
+    const n = this.retired + (this.current?.sliceExecuted ?? 0);
+    return Math.floor(n / this.instructionsPerTick) + this.skipped;
+  }
+
+  wallClockNs(): number {
+    return this.epochNs + (this.mtime() * 1e9) / TIMEBASE_HZ;
+  }
+
+  /** Advances time to `ticks` if it is in the future. */
+  skipTo(ticks: number): void {
+    const now = this.mtime();
+    if (ticks > now && ticks !== Infinity) this.skipped += ticks - now;
+  }
+}
+
+/** A deterministic byte source (xorshift32) for deterministic runs. */
+export function seededRandom(seed: number): (dst: Uint8Array) => void {
+  let x = (seed ^ 0x9e3779b9) >>> 0 || 1;
+  return (dst) => {
+    for (let i = 0; i < dst.length; i++) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      x >>>= 0;
+      dst[i] = x >>> 24;
+    }
+  };
+}
+
 const defaultRandom = (dst: Uint8Array) => {
   globalThis.crypto.getRandomValues(dst);
 };
@@ -115,6 +165,7 @@ export class VirtBoard {
   private wakeUp: (() => void) | undefined;
   private dtbAddr = 0;
   private running = false;
+  private readonly virtualClock: VirtualClock | undefined;
 
   constructor(opts: BoardOptions) {
     if (!Number.isInteger(opts.harts) || opts.harts < 1 || opts.harts > MAX_HARTS) {
@@ -123,6 +174,7 @@ export class VirtBoard {
     this.opts = opts;
     warmUpInterpreter();
     this.clock = opts.clock ?? new HostClock();
+    this.virtualClock = this.clock instanceof VirtualClock ? this.clock : undefined;
     this.mem = new MachineMemory({ harts: opts.harts, ramBase: RAM_BASE, ramBytes: opts.ramBytes });
     this.code = new CodeCache(this.mem.ramPages);
     const env = { mem: this.mem, bus: this.bus, code: this.code, clock: this.clock };
@@ -338,7 +390,12 @@ export class VirtBoard {
               h.irqCheck = true;
             }
             allWaiting = false;
-            run(h, SLICE);
+            if (this.virtualClock) this.virtualClock.current = h;
+            const n = run(h, SLICE);
+            if (this.virtualClock) {
+              this.virtualClock.current = undefined;
+              this.virtualClock.retired += n;
+            }
             h.S[HS.RES_VALID] = 0; // reservations never outlive a slice (see mmu.ts)
             if (this.stopReason) break;
           }
@@ -347,13 +404,29 @@ export class VirtBoard {
         }
         this.flushConsole();
         if (this.stopReason) return this.stopReason;
-        if (allWaiting) await this.sleepUntilEvent();
+        if (allWaiting && !(this.virtualClock && this.skipIdle())) await this.sleepUntilEvent();
         else await yieldToHost();
       }
     } finally {
       this.running = false;
       this.flushConsole();
     }
+  }
+
+  /**
+   * Deterministic mode: every hart waits, so jump time to the earliest timer deadline. Returns
+   * false when no timer is armed (only host input can wake the machine: wait for it).
+   */
+  private skipIdle(): boolean {
+    const vc = this.virtualClock!;
+    let deadline = Infinity;
+    for (const h of this.harts) deadline = Math.min(deadline, this.aclint.nextDeadline(h.id));
+    const alarmNs = this.rtc.nextAlarmNs();
+    if (alarmNs !== Infinity)
+      deadline = Math.min(deadline, vc.mtime() + ((alarmNs - vc.wallClockNs()) * TIMEBASE_HZ) / 1e9);
+    if (deadline === Infinity) return false;
+    vc.skipTo(Math.ceil(deadline));
+    return true;
   }
 
   /** Sleeps until the earliest timer deadline, RTC alarm, or a wake-up (input, interrupt). */

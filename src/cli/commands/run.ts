@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
-import { MAX_HARTS, VirtBoard } from '../../machine/board.ts';
+import { MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
 import type { BlockBackend } from '../../machine/virtio/blk.ts';
 import { openBlockFile } from '../../platform/node/block_file.ts';
 import { defaultGuest } from '../../platform/node/guest_image.ts';
@@ -32,6 +32,9 @@ status (0 after a plain poweroff).
   --disk F[,ro]    raw disk image as virtio-blk (repeatable; ,ro attaches it read-only)
   --virtio-console also give the guest a virtio console (hvc0)
   --no-reboot      exit when the guest reboots instead of booting it again
+  --deterministic  virtual time from retired instructions (1 tick per 10), idle time
+                   skipped, seeded randomness: the same inputs give the same run
+  --seed N         the random seed for --deterministic (default 0)
 `;
 
 registerCommand({
@@ -53,6 +56,8 @@ registerCommand({
           disk: { type: 'string', multiple: true },
           'virtio-console': { type: 'boolean' },
           'no-reboot': { type: 'boolean' },
+          deterministic: { type: 'boolean' },
+          seed: { type: 'string' },
         },
       }));
     } catch (e) {
@@ -68,6 +73,13 @@ registerCommand({
     const kernel = readInput(kernelPath, 'kernel');
     const initrd = initrdPath !== undefined ? readInput(initrdPath, 'initrd') : undefined;
     const cmdline = values.append ? `${BASE_APPEND} ${values.append}` : BASE_APPEND;
+    const seed = values.seed === undefined ? 0 : Number(values.seed);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+      throw new UserError(`--seed ${values.seed} is not a whole number from 0 to 4294967295`);
+    }
+    if (values.seed !== undefined && !values.deterministic) {
+      throw new UserError('--seed only applies with --deterministic; add --deterministic');
+    }
 
     const disks: (BlockBackend & { close(): void })[] = [];
     try {
@@ -87,6 +99,7 @@ registerCommand({
           disks,
           virtioConsole: values['virtio-console'] === true,
           onConsole: (bytes) => process.stdout.write(bytes),
+          ...(values.deterministic && { clock: new VirtualClock(), random: seededRandom(seed) }),
         });
         try {
           board.loadFirmware({

@@ -287,7 +287,10 @@ export class Plic implements MmioDevice {
     if (((this.claimed[w] ?? 0) & bit) === 0) return;
     this.claimed[w] = (this.claimed[w] ?? 0) & ~bit;
     // The gateway opens again: a line still high pends at once.
-    if (((this.level[w] ?? 0) & bit) !== 0) this.pending[w] = (this.pending[w] ?? 0) | bit;
+    if (((this.level[w] ?? 0) & bit) !== 0) {
+      this.pending[w] = (this.pending[w] ?? 0) | bit;
+      this.update();
+    }
   }
 
   private update(): void {

@@ -398,11 +398,15 @@ export function csrInsn(
   if (writes) {
     let lo = srcLo;
     let hi = srcHi;
+    // mip.SEIP reads as the software bit OR the PLIC's line, but only the software bit takes
+    // part in a csrrs/csrrc read-modify-write (privileged spec 3.1.9); otherwise setting STIP
+    // while the line is high would latch SEIP on for good.
+    const rmwLo = csr === Csr.mip ? (oldLo & ~Irq.SEIP) | (h.S[I_MIP_SW]! & Irq.SEIP) : oldLo;
     if (op === CsrOp.RS) {
-      lo = oldLo | srcLo;
+      lo = rmwLo | srcLo;
       hi = oldHi | srcHi;
     } else if (op === CsrOp.RC) {
-      lo = oldLo & ~srcLo;
+      lo = rmwLo & ~srcLo;
       hi = oldHi & ~srcHi;
     }
     write(h, csr, lo, hi);
@@ -424,5 +428,5 @@ export function hostCsrWrite(h: Hart, csr: number, value: bigint): void {
 /** Reads a CSR for the host (debuggers, tests); undefined if the hart has no such CSR. */
 export function hostCsrRead(h: Hart, csr: number): bigint | undefined {
   if (!read(h, csr)) return undefined;
-  return (BigInt(h.tmpHi | 0) << 32n) | BigInt(h.tmpLo >>> 0);
+  return (BigInt(h.tmpHi >>> 0) << 32n) | BigInt(h.tmpLo >>> 0);
 }

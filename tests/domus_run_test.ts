@@ -1,0 +1,107 @@
+/**
+ * Golden runs of `domus run` on the bare board (OpenSBI + the prebuilt Linux guest): the ready
+ * marker with 1 and 2 harts, the interactive shell on the console, exit statuses from
+ * `domus.run`, and an ext4 disk made on the host that the guest writes through virtio-blk.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { GuestProcess } from '../bench/guest_process.ts';
+
+const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
+const BOOT_MS = 120_000;
+
+function domus(args: string[]): GuestProcess {
+  return new GuestProcess(process.execPath, [DOMUS, ...args]);
+}
+
+test('the default guest boots to its shell; cpuinfo lists the hart and rv64imafdc', async () => {
+  const g = domus(['run']);
+  try {
+    await g.waitForLine(/DOMUS-GUEST-READY/, BOOT_MS);
+    await g.waitForPrompt(/domus:.*# $/, BOOT_MS);
+    const from = g.lines.length;
+    g.type('cat /proc/cpuinfo; echo sum=$((6*7))\n');
+    await g.waitForLine(/^sum=42$/, BOOT_MS, from);
+    const text = g.lines
+      .slice(from)
+      .map((l) => l.text)
+      .join('\n');
+    assert.match(text, /^processor\s*: 0$/m);
+    assert.match(text, /^isa\s*: rv64imafdc$/m);
+    g.type('exit\n');
+    const exit = await g.wait(BOOT_MS);
+    assert.equal(exit.code, 0, g.tail());
+  } finally {
+    g.kill();
+  }
+});
+
+test('with --vcpus 2 Linux brings up both harts', async () => {
+  const g = domus([
+    'run',
+    '--vcpus',
+    '2',
+    '--no-reboot',
+    '--append',
+    'domus.run=grep -c ^processor /proc/cpuinfo; nproc',
+  ]);
+  try {
+    await g.waitForLine(/DOMUS-GUEST-READY/, BOOT_MS);
+    await g.waitForLine(/^2$/, BOOT_MS);
+    const exit = await g.wait(BOOT_MS);
+    assert.equal(exit.code, 0, g.tail());
+    assert.match(g.output, /smp: Brought up 1 node, 2 CPUs/);
+  } finally {
+    g.kill();
+  }
+});
+
+test('domus.run statuses pass through: exit 3 exits 3, true exits 0', async () => {
+  for (const [cmd, status] of [
+    ['exit 3', 3],
+    ['true', 0],
+  ] as const) {
+    const g = domus(['run', '--no-reboot', '--append', `domus.run=${cmd}`]);
+    try {
+      const exit = await g.wait(BOOT_MS);
+      assert.equal(exit.code, status, g.tail());
+      assert.match(g.output, new RegExp(`DOMUS-RUN-EXIT ${status}`));
+    } finally {
+      g.kill();
+    }
+  }
+});
+
+test('the guest writes a file to a host-made ext4 image through virtio-blk', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'domus-ext4-'));
+  try {
+    const img = join(dir, 'disk.img');
+    execFileSync('truncate', ['-s', '32M', img]);
+    execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'domus', img]);
+    const g = domus([
+      'run',
+      '--no-reboot',
+      '--disk',
+      img,
+      '--append',
+      'domus.run=mount -t ext4 /dev/vda /mnt && echo written-by-domus > /mnt/greeting.txt && umount /mnt',
+    ]);
+    try {
+      const exit = await g.wait(BOOT_MS);
+      assert.equal(exit.code, 0, g.tail());
+    } finally {
+      g.kill();
+    }
+    const fsck = spawnSync('e2fsck', ['-fn', img], { encoding: 'utf8' });
+    assert.equal(fsck.status, 0, fsck.stdout + fsck.stderr);
+    const cat = spawnSync('debugfs', ['-R', 'cat /greeting.txt', img], { encoding: 'utf8' });
+    assert.equal(cat.stdout, 'written-by-domus\n', cat.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
