@@ -141,7 +141,7 @@ fi
 bench="$out/domus-bench"
 if [ ! -x "$bench" ] || [ "$here/bench/domus-bench.c" -nt "$bench" ]; then
 	step "building domus-bench"
-	"${cross}gcc" -static -O2 -s -o "$bench" "$here/bench/domus-bench.c"
+	"${cross}gcc" -static -O2 -fno-math-errno -s -o "$bench" "$here/bench/domus-bench.c"
 fi
 
 # --- 5. initramfs -----------------------------------------------------------------------------
