@@ -105,3 +105,22 @@ test('the guest writes a file to a host-made ext4 image through virtio-blk', asy
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('virtio-rng feeds /dev/hwrng and a virtio console appears as hvc0', async () => {
+  const g = domus([
+    'run',
+    '--virtio-console',
+    '--no-reboot',
+    '--append',
+    'domus.run=cat /sys/class/misc/hw_random/rng_current; head -c 16 /dev/hwrng | od -An -tx1 | wc -w; echo via-hvc0 > /dev/hvc0',
+  ]);
+  try {
+    const exit = await g.wait(BOOT_MS);
+    assert.equal(exit.code, 0, g.tail());
+    assert.match(g.output, /^virtio_rng\.0\r?$/m);
+    assert.match(g.output, /^16\r?$/m);
+    assert.match(g.output, /^via-hvc0\r?$/m);
+  } finally {
+    g.kill();
+  }
+});
