@@ -10,8 +10,31 @@
  * Values cross this module as lo/hi int32 halves through `h.tmpLo` / `h.tmpHi`.
  */
 import { fexc } from '../fpu/fpu.ts';
-import { Csr, Irq, MEDELEG_WRITABLE, MISA_HI, MISA_LO, Mstatus, Priv } from './csr_defs.ts';
-import { type Hart, I_MIDELEG, I_MIE, I_MIP_SW, I_MSTATUS } from './hart.ts';
+import {
+  Csr,
+  HEDELEG_WRITABLE,
+  Hstatus,
+  Irq,
+  MEDELEG_WRITABLE,
+  MISA_HI,
+  MISA_LO,
+  Mstatus,
+  Priv,
+} from './csr_defs.ts';
+import {
+  fpDirty,
+  fpOff,
+  type Hart,
+  I_HGATP,
+  I_HIDELEG,
+  I_HSTATUS,
+  I_HVIP,
+  I_MIDELEG,
+  I_MIE,
+  I_MIP_SW,
+  I_MSTATUS,
+  I_VSSTATUS,
+} from './hart.ts';
 import { CsrSlot, csrIndex, HC, HS } from './layout.ts';
 import { pmpRecompute } from './mmu.ts';
 
@@ -39,17 +62,44 @@ function setNumber(h: Hart, v: number): void {
   h.tmpHi = Math.floor(v / TWO32) | 0;
 }
 
-/** May privilege `priv` read counter `bit` (0 cycle, 1 time, 2 instret, 3.. hpm)? */
-function counterAllowed(h: Hart, bit: number): boolean {
-  const priv = h.S[HS.PRIV]! as Priv;
-  if (priv === Priv.M) return true;
-  if (!((h.S[csrIndex(CsrSlot.MCOUNTEREN)]! >>> bit) & 1)) return false;
-  if (priv === Priv.U && !((h.S[csrIndex(CsrSlot.SCOUNTEREN)]! >>> bit) & 1)) return false;
-  return true;
+/** Outcome of a CSR access check. */
+const enum Access {
+  OK = 0,
+  ILLEGAL = 1,
+  VIRTUAL = 2,
 }
 
-/** Reads a CSR into tmpLo/tmpHi. Returns false if it does not exist or may not be read. */
-function read(h: Hart, csr: number): boolean {
+/**
+ * May the current mode read counter `bit` (0 cycle, 1 time, 2 instret, 3.. hpm)? mcounteren
+ * gates S/U (illegal); when V=1, hcounteren gates VS/VU and scounteren VU (virtual instruction).
+ */
+function counterAccess(h: Hart, bit: number): Access {
+  const S = h.S;
+  const priv = S[HS.PRIV]! as Priv;
+  if (priv === Priv.M) return Access.OK;
+  if (!((S[csrIndex(CsrSlot.MCOUNTEREN)]! >>> bit) & 1)) return Access.ILLEGAL;
+  const virt = S[HS.VIRT] === 1;
+  if (virt && !((S[csrIndex(CsrSlot.HCOUNTEREN)]! >>> bit) & 1)) return Access.VIRTUAL;
+  if (priv === Priv.U && !((S[csrIndex(CsrSlot.SCOUNTEREN)]! >>> bit) & 1)) {
+    return virt ? Access.VIRTUAL : Access.ILLEGAL;
+  }
+  return Access.OK;
+}
+
+/** Sets tmpLo/tmpHi to a counter value when allowed; returns the access outcome. */
+function counterRead(h: Hart, bit: number, value: number): Access {
+  const a = counterAccess(h, bit);
+  if (a === Access.OK) setNumber(h, value);
+  return a;
+}
+
+/** Reads a CSR into tmpLo/tmpHi (the CSR as addressed: no V=1 redirection here). */
+function read(h: Hart, csr: number): Access {
+  const r = readCsr(h, csr);
+  return r === true ? Access.OK : r === false ? Access.ILLEGAL : r;
+}
+
+function readCsr(h: Hart, csr: number): boolean | Access {
   const S = h.S;
   switch (csr) {
     case Csr.fflags:
@@ -65,19 +115,34 @@ function read(h: Hart, csr: number): boolean {
       h.tmpHi = 0;
       return true;
     case Csr.cycle:
+      return counterRead(h, 0, h.instret + h.SF[HC.MCYCLE_OFFSET]!);
     case Csr.mcycle:
-      if (csr === Csr.cycle && !counterAllowed(h, 0)) return false;
       setNumber(h, h.instret + h.SF[HC.MCYCLE_OFFSET]!);
       return true;
     case Csr.instret:
+      return counterRead(h, 2, h.instret + h.SF[HC.MINSTRET_OFFSET]!);
     case Csr.minstret:
-      if (csr === Csr.instret && !counterAllowed(h, 2)) return false;
       setNumber(h, h.instret + h.SF[HC.MINSTRET_OFFSET]!);
       return true;
-    case Csr.time:
-      if (!counterAllowed(h, 1)) return false;
-      setNumber(h, h.clock.mtime());
+    case Csr.time: {
+      const a = counterAccess(h, 1);
+      if (a !== Access.OK) return a;
+      // Guests see time + htimedelta (mod 2^64).
+      let lo = 0;
+      let hi = 0;
+      const t = h.clock.mtime();
+      lo = t >>> 0;
+      hi = Math.floor(t / TWO32) | 0;
+      if (S[HS.VIRT]) {
+        const d = csrIndex(CsrSlot.HTIMEDELTA);
+        const l = (lo + S[d]!) | 0;
+        hi = (hi + S[d + 1]! + (l >>> 0 < lo >>> 0 ? 1 : 0)) | 0;
+        lo = l;
+      }
+      h.tmpLo = lo;
+      h.tmpHi = hi;
       return true;
+    }
     case Csr.sstatus: {
       const lo = S[I_MSTATUS]! & Mstatus.SSTATUS;
       h.tmpLo = lo;
@@ -107,8 +172,77 @@ function read(h: Hart, csr: number): boolean {
     case Csr.stval:
       return (slot(h, CsrSlot.STVAL), true);
     case Csr.satp:
-      if (S[HS.PRIV] === Priv.S && S[I_MSTATUS]! & Mstatus.TVM) return false;
+      if (S[HS.PRIV] === Priv.S && !S[HS.VIRT] && S[I_MSTATUS]! & Mstatus.TVM) return false;
       return (slot(h, CsrSlot.SATP), true);
+    // ---- H extension ----
+    case Csr.hstatus:
+      h.tmpLo = S[I_HSTATUS]! & Hstatus.WRITABLE;
+      h.tmpHi = Hstatus.HI_VSXL;
+      return true;
+    case Csr.hedeleg:
+      return (slot(h, CsrSlot.HEDELEG), true);
+    case Csr.hideleg:
+      return (slot(h, CsrSlot.HIDELEG), true);
+    case Csr.hie:
+      h.tmpLo = S[I_MIE]! & Irq.VS_ALL;
+      h.tmpHi = 0;
+      return true;
+    case Csr.hip:
+      h.tmpLo = h.mip() & Irq.VS_ALL;
+      h.tmpHi = 0;
+      return true;
+    case Csr.hvip:
+      h.tmpLo = S[I_HVIP]! & Irq.VS_ALL;
+      h.tmpHi = 0;
+      return true;
+    case Csr.hcounteren:
+      return (slot(h, CsrSlot.HCOUNTEREN), true);
+    case Csr.hgeie:
+    case Csr.hgeip:
+      h.tmpLo = 0; // GEILEN = 0
+      h.tmpHi = 0;
+      return true;
+    case Csr.htval:
+      return (slot(h, CsrSlot.HTVAL), true);
+    case Csr.htinst:
+      return (slot(h, CsrSlot.HTINST), true);
+    case Csr.hgatp:
+      if (S[HS.PRIV] === Priv.S && S[I_MSTATUS]! & Mstatus.TVM) return false;
+      return (slot(h, CsrSlot.HGATP), true);
+    case Csr.henvcfg:
+      return (slot(h, CsrSlot.HENVCFG), true);
+    case Csr.htimedelta:
+      return (slot(h, CsrSlot.HTIMEDELTA), true);
+    case Csr.vsstatus: {
+      const lo = S[I_VSSTATUS]! & Mstatus.SSTATUS;
+      h.tmpLo = lo;
+      h.tmpHi = (Mstatus.HI_XL & 3) | ((lo & Mstatus.FS) === Mstatus.FS ? 0x80000000 | 0 : 0);
+      return true;
+    }
+    case Csr.vsie:
+      h.tmpLo = (S[I_MIE]! & S[I_HIDELEG]! & Irq.VS_ALL) >>> 1;
+      h.tmpHi = 0;
+      return true;
+    case Csr.vsip:
+      h.tmpLo = (h.mip() & S[I_HIDELEG]! & Irq.VS_ALL) >>> 1;
+      h.tmpHi = 0;
+      return true;
+    case Csr.vstvec:
+      return (slot(h, CsrSlot.VSTVEC), true);
+    case Csr.vsscratch:
+      return (slot(h, CsrSlot.VSSCRATCH), true);
+    case Csr.vsepc:
+      return (slot(h, CsrSlot.VSEPC), true);
+    case Csr.vscause:
+      return (slot(h, CsrSlot.VSCAUSE), true);
+    case Csr.vstval:
+      return (slot(h, CsrSlot.VSTVAL), true);
+    case Csr.vsatp:
+      return (slot(h, CsrSlot.VSATP), true);
+    case Csr.mtval2:
+      return (slot(h, CsrSlot.MTVAL2), true);
+    case Csr.mtinst:
+      return (slot(h, CsrSlot.MTINST), true);
     case Csr.mvendorid:
     case Csr.marchid:
     case Csr.mimpid:
@@ -124,7 +258,7 @@ function read(h: Hart, csr: number): boolean {
     case Csr.mstatus: {
       const lo = S[I_MSTATUS]!;
       h.tmpLo = lo;
-      h.tmpHi = mstatusHi(lo);
+      h.tmpHi = mstatusHi(lo) | (S[I_MSTATUS + 1]! & (Mstatus.HI_MPV | Mstatus.HI_GVA));
       return true;
     }
     case Csr.misa:
@@ -134,7 +268,9 @@ function read(h: Hart, csr: number): boolean {
     case Csr.medeleg:
       return (slot(h, CsrSlot.MEDELEG), true);
     case Csr.mideleg:
-      return (slot(h, CsrSlot.MIDELEG), true);
+      h.tmpLo = S[I_MIDELEG]! | Irq.VS_ALL; // VS-level interrupts: read-only one
+      h.tmpHi = 0;
+      return true;
     case Csr.mie:
       return (slot(h, CsrSlot.MIE), true);
     case Csr.mtvec:
@@ -156,12 +292,7 @@ function read(h: Hart, csr: number): boolean {
       h.tmpHi = 0;
       return true;
   }
-  if (csr >= Csr.hpmcounter3 && csr <= Csr.hpmcounter31) {
-    if (!counterAllowed(h, csr - Csr.cycle)) return false;
-    h.tmpLo = 0;
-    h.tmpHi = 0;
-    return true;
-  }
+  if (csr >= Csr.hpmcounter3 && csr <= Csr.hpmcounter31) return counterRead(h, csr - Csr.cycle, 0);
   if (
     (csr >= Csr.mhpmcounter3 && csr <= Csr.mhpmcounter31) ||
     (csr >= Csr.mhpmevent3 && csr <= Csr.mhpmevent31)
@@ -272,6 +403,7 @@ function write(h: Hart, csr: number, lo: number, hi: number): void {
       break;
     }
     case Csr.mstatus:
+      S[I_MSTATUS + 1] = hi & (Mstatus.HI_MPV | Mstatus.HI_GVA);
       writeMstatus(h, lo);
       break;
     case Csr.misa:
@@ -285,12 +417,112 @@ function write(h: Hart, csr: number, lo: number, hi: number): void {
       h.irqCheck = true;
       break;
     case Csr.mie:
-      writeSlot(h, CsrSlot.MIE, lo & Irq.ALL, 0);
+      writeSlot(h, CsrSlot.MIE, lo & (Irq.ALL | Irq.VS_ALL), 0);
       h.irqCheck = true;
       break;
     case Csr.mip:
       S[I_MIP_SW] = lo & Irq.S_ALL;
+      S[I_HVIP] = (S[I_HVIP]! & ~Irq.VSSIP) | (lo & Irq.VSSIP); // mip.VSSIP aliases hvip.VSSIP
       h.irqCheck = true;
+      break;
+    // ---- H extension ----
+    case Csr.hstatus:
+      S[I_HSTATUS] = lo & Hstatus.WRITABLE;
+      break;
+    case Csr.hedeleg:
+      writeSlot(h, CsrSlot.HEDELEG, lo & HEDELEG_WRITABLE, 0);
+      break;
+    case Csr.hideleg:
+      writeSlot(h, CsrSlot.HIDELEG, lo & Irq.VS_ALL, 0);
+      h.irqCheck = true;
+      break;
+    case Csr.hie:
+      S[I_MIE] = (S[I_MIE]! & ~Irq.VS_ALL) | (lo & Irq.VS_ALL);
+      h.irqCheck = true;
+      break;
+    case Csr.hip:
+      S[I_HVIP] = (S[I_HVIP]! & ~Irq.VSSIP) | (lo & Irq.VSSIP);
+      h.irqCheck = true;
+      break;
+    case Csr.hvip:
+      S[I_HVIP] = lo & Irq.VS_ALL;
+      h.irqCheck = true;
+      break;
+    case Csr.hcounteren:
+      writeSlot(h, CsrSlot.HCOUNTEREN, lo, 0);
+      break;
+    case Csr.hgeie:
+      break; // GEILEN = 0
+    case Csr.htval:
+      writeSlot(h, CsrSlot.HTVAL, lo, hi);
+      break;
+    case Csr.htinst:
+      writeSlot(h, CsrSlot.HTINST, lo, hi);
+      break;
+    case Csr.hgatp: {
+      // Modes Bare, Sv39x4, Sv48x4; another MODE keeps the old one (WARL). VMIDLEN = 0, and
+      // PPN[1:0] read as zero (the root table is 16 KiB-aligned).
+      let mode = hi >>> 28;
+      if (mode !== 0 && mode !== 8 && mode !== 9) mode = S[I_HGATP + 1]! >>> 28;
+      writeSlot(h, CsrSlot.HGATP, lo & ~3, (mode << 28) | (hi & 0xfff));
+      h.flushTlb(false);
+      break;
+    }
+    case Csr.henvcfg:
+      writeSlot(h, CsrSlot.HENVCFG, lo & 1, 0);
+      break;
+    case Csr.htimedelta:
+      writeSlot(h, CsrSlot.HTIMEDELTA, lo, hi);
+      break;
+    case Csr.vsstatus: {
+      const old = S[I_VSSTATUS]!;
+      const v = (old & ~Mstatus.SSTATUS) | (lo & Mstatus.SSTATUS);
+      S[I_VSSTATUS] = v;
+      if ((old ^ v) & Mstatus.MXR) h.flushTlb(false);
+      h.updateModes();
+      h.irqCheck = true;
+      break;
+    }
+    case Csr.vsie: {
+      const d = S[I_HIDELEG]! & Irq.VS_ALL;
+      S[I_MIE] = (S[I_MIE]! & ~d) | ((lo << 1) & d);
+      h.irqCheck = true;
+      break;
+    }
+    case Csr.vsip: {
+      const d = S[I_HIDELEG]! & Irq.VSSIP;
+      S[I_HVIP] = (S[I_HVIP]! & ~d) | ((lo << 1) & d);
+      h.irqCheck = true;
+      break;
+    }
+    case Csr.vstvec:
+      writeSlot(h, CsrSlot.VSTVEC, lo & ~2, hi);
+      break;
+    case Csr.vsscratch:
+      writeSlot(h, CsrSlot.VSSCRATCH, lo, hi);
+      break;
+    case Csr.vsepc:
+      writeSlot(h, CsrSlot.VSEPC, lo & ~1, hi);
+      break;
+    case Csr.vscause:
+      writeSlot(h, CsrSlot.VSCAUSE, lo, hi);
+      break;
+    case Csr.vstval:
+      writeSlot(h, CsrSlot.VSTVAL, lo, hi);
+      break;
+    case Csr.vsatp: {
+      const mode = hi >>> 28;
+      if (mode !== 0 && mode !== 8 && mode !== 9) break; // unsupported MODE: ignored
+      writeSlot(h, CsrSlot.VSATP, lo, hi & 0xf0000fff);
+      h.flushTlb(false);
+      h.updateModes();
+      break;
+    }
+    case Csr.mtval2:
+      writeSlot(h, CsrSlot.MTVAL2, lo, hi);
+      break;
+    case Csr.mtinst:
+      writeSlot(h, CsrSlot.MTINST, lo, hi);
       break;
     case Csr.mtvec:
       writeSlot(h, CsrSlot.MTVEC, lo & ~2, hi);
@@ -373,26 +605,41 @@ function writeMstatus(h: Hart, value: number): void {
 export function csrInsn(
   h: Hart,
   op: CsrOp,
-  csr: number,
+  csrNum: number,
   srcLo: number,
   srcHi: number,
   hasSrc: boolean,
   wantRead: boolean,
 ): boolean {
-  const priv = h.S[HS.PRIV]! as number;
-  if (((csr >>> 8) & 3) > priv) return h.illegal();
+  const S = h.S;
+  const priv = S[HS.PRIV]! as number;
+  const virt = S[HS.VIRT] === 1;
+  const level = (csrNum >>> 8) & 3;
   const writes = op === CsrOp.RW || hasSrc;
-  if (writes && csr >>> 10 === 3) return h.illegal();
+  let csr = csrNum;
+  if (!virt) {
+    // Hypervisor and VS CSRs (level 2) need HS-mode or M-mode.
+    if (level === 2 ? priv < Priv.S : level > priv) return h.illegal();
+  } else {
+    if (level === 3) return h.illegal();
+    // An existing H/VS CSR (any mode) or S CSR (from VU) that HS-mode could use: virtual instruction.
+    if (level === 2 || (level === 1 && priv === Priv.U))
+      return csrExists(h, csrNum) ? h.virtualInsn() : h.illegal();
+    if (level === 1) {
+      // VS-mode: the VS CSRs stand in for their supervisor counterparts.
+      const vs = VS_OF_S[csrNum];
+      if (vs !== undefined) {
+        if (csrNum === Csr.satp && S[I_HSTATUS]! & Hstatus.VTVM) return h.virtualInsn();
+        csr = vs;
+      }
+    }
+  }
+  if (writes && csrNum >>> 10 === 3) return h.illegal();
   const isFp = csr >= Csr.fflags && csr <= Csr.fcsr;
-  if (isFp) {
-    const ms = h.S[I_MSTATUS]!;
-    if ((ms & Mstatus.FS) === 0) return h.illegal();
-  }
-  if (op !== CsrOp.RW || wantRead) {
-    if (!read(h, csr)) return h.illegal();
-  } else if (!read(h, csr)) {
-    return h.illegal(); // existence and privilege checks apply even without the read
-  }
+  if (isFp && fpOff(S)) return h.illegal();
+  const a = read(h, csr);
+  if (a !== Access.OK) return a === Access.VIRTUAL ? h.virtualInsn() : h.illegal();
+  void wantRead; // existence and privilege checks apply even when rd = x0 makes the read unused
   const oldLo = h.tmpLo;
   const oldHi = h.tmpHi;
   if (writes) {
@@ -401,7 +648,7 @@ export function csrInsn(
     // mip.SEIP reads as the software bit OR the PLIC's line, but only the software bit takes
     // part in a csrrs/csrrc read-modify-write (privileged spec 3.1.9); otherwise setting STIP
     // while the line is high would latch SEIP on for good.
-    const rmwLo = csr === Csr.mip ? (oldLo & ~Irq.SEIP) | (h.S[I_MIP_SW]! & Irq.SEIP) : oldLo;
+    const rmwLo = csr === Csr.mip ? (oldLo & ~Irq.SEIP) | (S[I_MIP_SW]! & Irq.SEIP) : oldLo;
     if (op === CsrOp.RS) {
       lo = rmwLo | srcLo;
       hi = oldHi | srcHi;
@@ -410,11 +657,37 @@ export function csrInsn(
       hi = oldHi & ~srcHi;
     }
     write(h, csr, lo, hi);
-    if (isFp) h.S[I_MSTATUS] = h.S[I_MSTATUS]! | Mstatus.FS;
+    if (isFp) fpDirty(S);
   }
   h.tmpLo = oldLo;
   h.tmpHi = oldHi;
   return true;
+}
+
+/** The VS CSR that a supervisor CSR access reaches when V=1. */
+const VS_OF_S: Record<number, number> = {
+  [Csr.sstatus]: Csr.vsstatus,
+  [Csr.sie]: Csr.vsie,
+  [Csr.stvec]: Csr.vstvec,
+  [Csr.sscratch]: Csr.vsscratch,
+  [Csr.sepc]: Csr.vsepc,
+  [Csr.scause]: Csr.vscause,
+  [Csr.stval]: Csr.vstval,
+  [Csr.sip]: Csr.vsip,
+  [Csr.satp]: Csr.vsatp,
+};
+
+/** Does the hart implement `csr` (as M-mode would see it)? */
+function csrExists(h: Hart, csr: number): boolean {
+  const S = h.S;
+  const priv = S[HS.PRIV]!;
+  const virt = S[HS.VIRT]!;
+  S[HS.PRIV] = Priv.M;
+  S[HS.VIRT] = 0;
+  const ok = readCsr(h, csr) === true;
+  S[HS.PRIV] = priv;
+  S[HS.VIRT] = virt;
+  return ok;
 }
 
 /**
@@ -427,6 +700,6 @@ export function hostCsrWrite(h: Hart, csr: number, value: bigint): void {
 
 /** Reads a CSR for the host (debuggers, tests); undefined if the hart has no such CSR. */
 export function hostCsrRead(h: Hart, csr: number): bigint | undefined {
-  if (!read(h, csr)) return undefined;
+  if (read(h, csr) !== Access.OK) return undefined;
   return (BigInt(h.tmpHi >>> 0) << 32n) | BigInt(h.tmpLo >>> 0);
 }

@@ -25,6 +25,31 @@ export const enum Csr {
   sip = 0x144,
   satp = 0x180,
 
+  vsstatus = 0x200,
+  vsie = 0x204,
+  vstvec = 0x205,
+  vsscratch = 0x240,
+  vsepc = 0x241,
+  vscause = 0x242,
+  vstval = 0x243,
+  vsip = 0x244,
+  vsatp = 0x280,
+
+  hstatus = 0x600,
+  hedeleg = 0x602,
+  hideleg = 0x603,
+  hie = 0x604,
+  htimedelta = 0x605,
+  hcounteren = 0x606,
+  hgeie = 0x607,
+  henvcfg = 0x60a,
+  htval = 0x643,
+  hip = 0x644,
+  hvip = 0x645,
+  htinst = 0x64a,
+  hgatp = 0x680,
+  hgeip = 0xe12,
+
   mvendorid = 0xf11,
   marchid = 0xf12,
   mimpid = 0xf13,
@@ -46,6 +71,8 @@ export const enum Csr {
   mcause = 0x342,
   mtval = 0x343,
   mip = 0x344,
+  mtinst = 0x34a,
+  mtval2 = 0x34b,
   pmpcfg0 = 0x3a0,
   pmpcfg15 = 0x3af,
   pmpaddr0 = 0x3b0,
@@ -79,6 +106,22 @@ export const enum Mstatus {
   SSTATUS = SIE | SPIE | SPP | FS | SUM | MXR,
   /** mstatus high word: UXL = SXL = 2 (64-bit). SD (bit 63) is added when FS is Dirty. */
   HI_XL = 0x0000000a,
+  /** mstatus high word (stored in the slot's high half): GVA (bit 38) and MPV (bit 39). */
+  HI_GVA = 1 << 6,
+  HI_MPV = 1 << 7,
+}
+
+/** hstatus fields (low word; VSXL = 2 in the high word is synthesized). */
+export const enum Hstatus {
+  GVA = 1 << 6,
+  SPV = 1 << 7,
+  SPVP = 1 << 8,
+  HU = 1 << 9,
+  VTVM = 1 << 20,
+  VTW = 1 << 21,
+  VTSR = 1 << 22,
+  WRITABLE = GVA | SPV | SPVP | HU | VTVM | VTW | VTSR,
+  HI_VSXL = 2,
 }
 
 /** Interrupt bits of mip/mie (and causes, as bit numbers). */
@@ -93,6 +136,12 @@ export const enum Irq {
   ALL = SSIP | MSIP | STIP | MTIP | SEIP | MEIP,
   /** Bits of mip that M-mode software may write; also the delegable ones (mideleg). */
   S_ALL = SSIP | STIP | SEIP,
+  VSSIP = 1 << 2,
+  VSTIP = 1 << 6,
+  VSEIP = 1 << 10,
+  SGEIP = 1 << 12,
+  /** The VS-level interrupts: always delegated past M (mideleg read-only one). */
+  VS_ALL = VSSIP | VSTIP | VSEIP,
 }
 
 /** Exception causes (mcause/scause with interrupt bit clear). */
@@ -107,18 +156,26 @@ export const enum Cause {
   STORE_ACCESS = 7,
   ECALL_U = 8,
   ECALL_S = 9,
+  ECALL_VS = 10,
   ECALL_M = 11,
   INSN_PAGE_FAULT = 12,
   LOAD_PAGE_FAULT = 13,
   STORE_PAGE_FAULT = 15,
+  INSN_GUEST_PAGE_FAULT = 20,
+  LOAD_GUEST_PAGE_FAULT = 21,
+  VIRTUAL_INSN = 22,
+  STORE_GUEST_PAGE_FAULT = 23,
 }
+
+/** hedeleg bits that can be set (table "Bits of hedeleg that must be writable"). */
+export const HEDELEG_WRITABLE = 0xb1ff;
 
 /** medeleg bits that can be set (ecall-from-M and reserved causes stay zero). */
 export const MEDELEG_WRITABLE = 0xb3ff;
 
-/** misa: MXL = 2 (RV64) in the high word; extensions A C D F I M S U. */
+/** misa: MXL = 2 (RV64) in the high word; extensions A C D F H I M S U. */
 export const MISA_LO =
-  (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+  (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 export const MISA_HI = 0x80000000 | 0;
 
 /** Privilege levels. */

@@ -10,8 +10,7 @@
  */
 import * as fpu from '../fpu/fpu.ts';
 import { Op } from '../isa/op.ts';
-import { Mstatus } from './csr_defs.ts';
-import { type Hart, I_MSTATUS } from './hart.ts';
+import { fpDirty, fpOff, type Hart } from './hart.ts';
 import { HS } from './layout.ts';
 
 const fexc = fpu.fexc;
@@ -36,8 +35,7 @@ function isInf(x: number): boolean {
 
 export function fpExec(h: Hart, w: number, imm: number): boolean {
   const S = h.S;
-  const ms = S[I_MSTATUS]!;
-  if ((ms & Mstatus.FS) === 0) return h.illegal();
+  if (fpOff(S)) return h.illegal();
   const op = w & 511;
   const FI = h.FI;
   const F64 = h.F64;
@@ -53,7 +51,7 @@ export function fpExec(h: Hart, w: number, imm: number): boolean {
     rm = imm === 7 ? S[HS.FRM]! : imm;
     if (rm > 4) return h.illegal();
   }
-  S[I_MSTATUS] = ms | Mstatus.FS; // every F/D instruction here may write FP state
+  fpDirty(S); // every F/D instruction here may write FP state
 
   switch (op) {
     // ---- double precision arithmetic ------------------------------------------------------

@@ -15,7 +15,7 @@ import type { CodeCache } from '../code_cache.ts';
 import type { Clock } from '../device.ts';
 import type { MachineMemory } from '../memory.ts';
 import { rawInsnAtPc } from './mmu.ts';
-import { Cause, Irq, Mstatus, Priv } from './csr_defs.ts';
+import { Cause, Hstatus, Irq, Mstatus, Priv } from './csr_defs.ts';
 import {
   CsrSlot,
   csrIndex,
@@ -25,6 +25,7 @@ import {
   HS,
   TLB_ENTRIES,
   TLB_ENTRY_I32,
+  TLB_MODES,
   tlbSetIndex,
   TlbKind,
   TlbMode,
@@ -38,6 +39,29 @@ export const I_MIP_SW = csrIndex(CsrSlot.MIP_SW);
 export const I_MIDELEG = csrIndex(CsrSlot.MIDELEG);
 export const I_MEDELEG = csrIndex(CsrSlot.MEDELEG);
 export const I_SATP = csrIndex(CsrSlot.SATP);
+export const I_HSTATUS = csrIndex(CsrSlot.HSTATUS);
+export const I_HVIP = csrIndex(CsrSlot.HVIP);
+export const I_HIDELEG = csrIndex(CsrSlot.HIDELEG);
+export const I_HEDELEG = csrIndex(CsrSlot.HEDELEG);
+export const I_VSSTATUS = csrIndex(CsrSlot.VSSTATUS);
+export const I_VSATP = csrIndex(CsrSlot.VSATP);
+export const I_HGATP = csrIndex(CsrSlot.HGATP);
+
+/** Exception causes whose tval is an address (so GVA applies when it is a guest one). */
+const ADDRESS_CAUSES =
+  (1 << 0) |
+  (1 << 1) |
+  (1 << 3) |
+  (1 << 4) |
+  (1 << 5) |
+  (1 << 6) |
+  (1 << 7) |
+  (1 << 12) |
+  (1 << 13) |
+  (1 << 15) |
+  (1 << 20) |
+  (1 << 21) |
+  (1 << 23);
 
 export interface HartEnv {
   mem: MachineMemory;
@@ -71,9 +95,21 @@ export class Hart {
   storeSet = 0;
   /** Privilege that data accesses are checked with (MPRV applied). */
   dataPriv: Priv = Priv.M;
-  /** True when translation is active for fetch / data (satp mode != bare and priv < M). */
-  fetchTranslated = false;
-  dataTranslated = false;
+  /** Virtualization mode of data accesses (MPRV with MPV, or HLV/HSV, applied). */
+  dataVirt = false;
+  /**
+   * Hosted mode: traps that would enter HS-mode or M-mode are not taken; they stop the run
+   * loop instead, with the trap recorded in the EXIT_* fields and the guest's state untouched
+   * (pc still at the trapping instruction), for the TypeScript hypervisor to handle.
+   */
+  hostTraps = false;
+  /** Set while an HLV/HLVX/HSV access runs: its faults carry guest virtual addresses. */
+  hlvActive = false;
+  /**
+   * htinst for a guest-page fault of the explicit access being translated: HTINST_TRANSFORM
+   * (mmu.ts) computes the transformed instruction at pc; 0 gives none.
+   */
+  faultHtinst = 0;
   /**
    * TLB entries (int32 indices into S) that were filled from superpage translations: an
    * address-specific SFENCE.VMA invalidates them all, since any of them may be covered by the
@@ -171,9 +207,13 @@ export class Hart {
     return this.S[I_MSTATUS]!;
   }
 
-  /** Effective mip: software-written bits plus device lines. */
+  /** Effective mip: software-written bits, device lines, and the hypervisor's hvip bits. */
   mip(): number {
-    return this.S[I_MIP_SW]! | this.S[HS.MIP_HW]!;
+    return this.S[I_MIP_SW]! | this.S[HS.MIP_HW]! | (this.S[I_HVIP]! & Irq.VS_ALL);
+  }
+
+  get virt(): boolean {
+    return this.S[HS.VIRT] === 1;
   }
 
   /** Drives a device interrupt line into mip (MSIP, MTIP, MEIP or the PLIC's SEIP). */
@@ -194,26 +234,23 @@ export class Hart {
 
   // ---- modes and TLB -------------------------------------------------------------------
 
-  /** Recomputes the TLB sets and translation flags from priv, mstatus and satp. */
+  /** Recomputes the TLB sets and translation flags from priv, V, mstatus, vsstatus and satp. */
   updateModes(): void {
     const S = this.S;
     const priv = S[HS.PRIV]! as Priv;
+    const virt = S[HS.VIRT] === 1;
     const mstatus = S[I_MSTATUS]!;
-    const satpMode = S[I_SATP + 1]! >>> 28;
-    const fetchMode = priv === Priv.M ? TlbMode.M : priv === Priv.S ? TlbMode.S : TlbMode.U;
+    const fetchMode = tlbMode(priv, virt, false);
     let dpriv = priv;
-    if (priv === Priv.M && mstatus & Mstatus.MPRV) dpriv = ((mstatus >>> Mstatus.MPP_SHIFT) & 3) as Priv;
-    const dataMode =
-      dpriv === Priv.M
-        ? TlbMode.M
-        : dpriv === Priv.S
-          ? mstatus & Mstatus.SUM
-            ? TlbMode.S_SUM
-            : TlbMode.S
-          : TlbMode.U;
+    let dvirt = virt;
+    if (priv === Priv.M && mstatus & Mstatus.MPRV) {
+      dpriv = ((mstatus >>> Mstatus.MPP_SHIFT) & 3) as Priv;
+      dvirt = dpriv !== Priv.M && (S[I_MSTATUS + 1]! & Mstatus.HI_MPV) !== 0;
+    }
+    const sum = ((dvirt ? S[I_VSSTATUS]! : mstatus) & Mstatus.SUM) !== 0;
     this.dataPriv = dpriv;
-    this.fetchTranslated = priv !== Priv.M && satpMode !== 0;
-    this.dataTranslated = dpriv !== Priv.M && satpMode !== 0;
+    this.dataVirt = dvirt;
+    const dataMode = tlbMode(dpriv, dvirt, sum);
     this.fetchSet = tlbSetIndex(TlbKind.FETCH, fetchMode);
     this.loadSet = tlbSetIndex(TlbKind.LOAD, dataMode);
     this.storeSet = tlbSetIndex(TlbKind.STORE, dataMode);
@@ -227,7 +264,7 @@ export class Hart {
     const S = this.S;
     const setLen = TLB_ENTRIES * TLB_ENTRY_I32;
     for (let kind = 0; kind < 3; kind++) {
-      for (let mode = 0; mode < 4; mode++) {
+      for (let mode = 0; mode < TLB_MODES; mode++) {
         if (mode === TlbMode.M && !all) continue;
         const start = tlbSetIndex(kind as TlbKind, mode as TlbMode);
         S.fill(1, start, start + setLen);
@@ -246,7 +283,8 @@ export class Hart {
     const tag = vaLo & ~0xfff;
     const slot = ((vaLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
     for (let kind = 0; kind < 3; kind++) {
-      for (let mode = 0; mode < 3; mode++) {
+      for (let mode = 0; mode < TLB_MODES; mode++) {
+        if (mode === TlbMode.M) continue;
         const i = tlbSetIndex(kind as TlbKind, mode as TlbMode) + slot;
         if (S[i] === tag && S[i + 1] === vaHi) S[i] = 1;
       }
@@ -267,7 +305,7 @@ export class Hart {
   dropStoreEntriesFor(ramPage: number): void {
     const S = this.S;
     const hostPage = this.mem.ramOffset + ramPage * 4096;
-    for (let mode = 0; mode < 4; mode++) {
+    for (let mode = 0; mode < TLB_MODES; mode++) {
       const start = tlbSetIndex(TlbKind.STORE, mode as TlbMode);
       for (let i = start, end = start + TLB_ENTRIES * TLB_ENTRY_I32; i < end; i += TLB_ENTRY_I32) {
         if (S[i + 2] === (hostPage | 0) && S[i] !== 1) S[i] = 1;
@@ -279,21 +317,71 @@ export class Hart {
 
   /**
    * Takes an exception (cause < 64) or interrupt (`interrupt` = true) at the current pc
-   * (state block), with tval as lo/hi halves. Chooses M or S by medeleg/mideleg, updates
-   * the xstatus stack and jumps to xtvec.
+   * (state block), with tval as lo/hi halves; `htval` is the guest physical address >> 2
+   * of a guest-page fault (else 0) and `htinst` the transformed instruction or
+   * pseudoinstruction (else 0). An exception goes to M, HS or VS by medeleg and hedeleg;
+   * an interrupt goes to the level its caller (takeInterrupt) determined, `intLevel`.
+   * Updates the status stacks and jumps to the trap vector.
    */
-  trap(cause: number, interrupt: boolean, tvalLo: number, tvalHi: number): void {
+  trap(
+    cause: number,
+    interrupt: boolean,
+    tvalLo: number,
+    tvalHi: number,
+    htval = 0,
+    htinst = 0,
+    intLevel = Level.M,
+  ): void {
     const S = this.S;
     if (!interrupt) this.exceptions++;
     const priv = S[HS.PRIV]! as Priv;
-    const deleg = interrupt ? S[I_MIDELEG]! : S[I_MEDELEG]!;
+    const virt = S[HS.VIRT] === 1;
     const pcLo = S[HS.PC_LO]!;
     const pcHi = S[HS.PC_HI]!;
+    const gva = !interrupt && (virt || this.hlvActive) && ((ADDRESS_CAUSES >>> cause) & 1) === 1;
+    let target: Level;
+    if (interrupt) target = intLevel;
+    else if (priv <= Priv.S && (S[I_MEDELEG]! >>> cause) & 1) {
+      target = virt && (S[I_HEDELEG]! >>> cause) & 1 ? Level.VS : Level.HS;
+    } else target = Level.M;
+    if (target !== Level.VS && this.hostTraps) {
+      S[HS.EXIT_CAUSE] = cause | (interrupt ? 0x80000000 : 0);
+      S[HS.EXIT_TVAL_LO] = tvalLo;
+      S[HS.EXIT_TVAL_HI] = tvalHi;
+      S[HS.EXIT_HTVAL_LO] = htval >>> 0;
+      S[HS.EXIT_HTVAL_HI] = Math.floor(htval / 4294967296);
+      S[HS.EXIT_HTINST] = htinst;
+      this.yieldRequest = true;
+      return;
+    }
     let mstatus = S[I_MSTATUS]!;
     const causeHi = interrupt ? 0x80000000 | 0 : 0;
     let tvecLo: number;
     let tvecHi: number;
-    if (priv <= Priv.S && (deleg >>> cause) & 1) {
+    let code = cause;
+    if (target === Level.VS) {
+      // Into VS-mode: vs* CSRs; V stays 1; VS-level interrupt codes are translated (10→9, 6→5, 2→1).
+      if (interrupt) code = cause - 1;
+      const vsepc = csrIndex(CsrSlot.VSEPC);
+      S[vsepc] = pcLo;
+      S[vsepc + 1] = pcHi;
+      const vscause = csrIndex(CsrSlot.VSCAUSE);
+      S[vscause] = code;
+      S[vscause + 1] = causeHi;
+      const vstval = csrIndex(CsrSlot.VSTVAL);
+      S[vstval] = tvalLo;
+      S[vstval + 1] = tvalHi;
+      let vs = S[I_VSSTATUS]!;
+      vs =
+        (vs & ~(Mstatus.SPIE | Mstatus.SIE | Mstatus.SPP)) |
+        (vs & Mstatus.SIE ? Mstatus.SPIE : 0) |
+        (priv === Priv.S ? Mstatus.SPP : 0);
+      S[I_VSSTATUS] = vs;
+      S[HS.PRIV] = Priv.S;
+      const vstvec = csrIndex(CsrSlot.VSTVEC);
+      tvecLo = S[vstvec]!;
+      tvecHi = S[vstvec + 1]!;
+    } else if (target === Level.HS) {
       const sepc = csrIndex(CsrSlot.SEPC);
       S[sepc] = pcLo;
       S[sepc + 1] = pcHi;
@@ -303,11 +391,22 @@ export class Hart {
       const stval = csrIndex(CsrSlot.STVAL);
       S[stval] = tvalLo;
       S[stval + 1] = tvalHi;
+      const htv = csrIndex(CsrSlot.HTVAL);
+      S[htv] = htval >>> 0;
+      S[htv + 1] = Math.floor(htval / 4294967296);
+      const hti = csrIndex(CsrSlot.HTINST);
+      S[hti] = htinst;
+      S[hti + 1] = 0;
+      let hs = S[I_HSTATUS]!;
+      hs = (hs & ~(Hstatus.SPV | Hstatus.GVA)) | (virt ? Hstatus.SPV : 0) | (gva ? Hstatus.GVA : 0);
+      if (virt) hs = (hs & ~Hstatus.SPVP) | (priv === Priv.S ? Hstatus.SPVP : 0);
+      S[I_HSTATUS] = hs;
       mstatus =
         (mstatus & ~(Mstatus.SPIE | Mstatus.SIE | Mstatus.SPP)) |
         (mstatus & Mstatus.SIE ? Mstatus.SPIE : 0) |
         (priv === Priv.S ? Mstatus.SPP : 0);
       S[HS.PRIV] = Priv.S;
+      S[HS.VIRT] = 0;
       const stvec = csrIndex(CsrSlot.STVEC);
       tvecLo = S[stvec]!;
       tvecHi = S[stvec + 1]!;
@@ -321,18 +420,29 @@ export class Hart {
       const mtval = csrIndex(CsrSlot.MTVAL);
       S[mtval] = tvalLo;
       S[mtval + 1] = tvalHi;
+      const mtv2 = csrIndex(CsrSlot.MTVAL2);
+      S[mtv2] = htval >>> 0;
+      S[mtv2 + 1] = Math.floor(htval / 4294967296);
+      const mti = csrIndex(CsrSlot.MTINST);
+      S[mti] = htinst;
+      S[mti + 1] = 0;
       mstatus =
         (mstatus & ~(Mstatus.MPIE | Mstatus.MIE | Mstatus.MPP)) |
         (mstatus & Mstatus.MIE ? Mstatus.MPIE : 0) |
         (priv << Mstatus.MPP_SHIFT);
+      S[I_MSTATUS + 1] =
+        (S[I_MSTATUS + 1]! & ~(Mstatus.HI_MPV | Mstatus.HI_GVA)) |
+        (virt ? Mstatus.HI_MPV : 0) |
+        (gva ? Mstatus.HI_GVA : 0);
       S[HS.PRIV] = Priv.M;
+      S[HS.VIRT] = 0;
       const mtvec = csrIndex(CsrSlot.MTVEC);
       tvecLo = S[mtvec]!;
       tvecHi = S[mtvec + 1]!;
     }
     S[I_MSTATUS] = mstatus;
     let targetLo = tvecLo & ~3;
-    if (interrupt && (tvecLo & 3) === 1) targetLo = (targetLo + 4 * cause) | 0; // vectored; no carry: tvec is 4-aligned and < 2^31 offsets
+    if (interrupt && (tvecLo & 3) === 1) targetLo = (targetLo + 4 * code) | 0; // vectored (tvec is 4-aligned)
     S[HS.PC_LO] = targetLo;
     S[HS.PC_HI] = tvecHi;
     S[HS.RES_VALID] = 0;
@@ -340,26 +450,39 @@ export class Hart {
     this.irqCheck = true;
   }
 
-  /** Raises an exception whose tval is a 64-bit address. */
-  exception(cause: Cause, tvalLo = 0, tvalHi = 0): void {
-    this.trap(cause, false, tvalLo, tvalHi);
+  /** Raises an exception whose tval is a 64-bit address (and, for guest-page faults, htval/htinst). */
+  exception(cause: Cause, tvalLo = 0, tvalHi = 0, htval = 0, htinst = 0): void {
+    this.trap(cause, false, tvalLo, tvalHi, htval, htinst);
   }
 
   /**
    * Checks for a pending, enabled interrupt and takes it. Returns true if one was taken.
-   * Priority: MEI, MSI, MTI, SEI, SSI, STI (privileged spec 3.1.9).
+   * Three levels, highest first: M (not delegated), HS (delegated by mideleg, not by
+   * hideleg), VS (delegated by hideleg; only while V=1). Priority within a level: MEI, MSI,
+   * MTI, SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI (privileged spec 3.1.9 and the H chapter).
    */
   takeInterrupt(): boolean {
     const S = this.S;
-    const pending = (S[I_MIP_SW]! | S[HS.MIP_HW]!) & S[I_MIE]!;
+    const pending = this.mip() & S[I_MIE]!;
     if (pending === 0) return false;
     const priv = S[HS.PRIV]! as Priv;
+    const virt = S[HS.VIRT] === 1;
     const mstatus = S[I_MSTATUS]!;
-    const mideleg = S[I_MIDELEG]!;
+    const mideleg = S[I_MIDELEG]! | Irq.VS_ALL;
+    const hideleg = S[I_HIDELEG]!;
     const mEnabled = priv < Priv.M || (mstatus & Mstatus.MIE) !== 0;
-    const sEnabled = priv < Priv.S || (priv === Priv.S && (mstatus & Mstatus.SIE) !== 0);
+    const hsEnabled = virt || priv < Priv.S || (priv === Priv.S && (mstatus & Mstatus.SIE) !== 0);
+    const vsEnabled = virt && (priv === Priv.U || (S[I_VSSTATUS]! & Mstatus.SIE) !== 0);
     let m = mEnabled ? pending & ~mideleg : 0;
-    if (m === 0) m = sEnabled ? pending & mideleg : 0;
+    let level = Level.M;
+    if (m === 0 && hsEnabled && priv !== Priv.M) {
+      m = pending & mideleg & ~hideleg;
+      level = Level.HS;
+    }
+    if (m === 0 && vsEnabled) {
+      m = pending & mideleg & hideleg & Irq.VS_ALL;
+      level = Level.VS;
+    }
     if (m === 0) return false;
     let cause: number;
     if (m & Irq.MEIP) cause = 11;
@@ -367,39 +490,65 @@ export class Hart {
     else if (m & Irq.MTIP) cause = 7;
     else if (m & Irq.SEIP) cause = 9;
     else if (m & Irq.SSIP) cause = 1;
-    else cause = 5;
+    else if (m & Irq.STIP) cause = 5;
+    else if (m & Irq.SGEIP) cause = 12;
+    else if (m & Irq.VSEIP) cause = 10;
+    else if (m & Irq.VSSIP) cause = 2;
+    else cause = 6;
     S[HS.WFI] = 0;
-    this.trap(cause, true, 0, 0);
-    return true;
+    this.trap(cause, true, 0, 0, 0, 0, level);
+    return !this.hostTraps || level === Level.VS;
   }
 
   /** True when WFI should wake: some interrupt is pending and enabled in mie (any priv). */
   wakeable(): boolean {
-    return ((this.S[I_MIP_SW]! | this.S[HS.MIP_HW]!) & this.S[I_MIE]!) !== 0;
+    return (this.mip() & this.S[I_MIE]!) !== 0;
   }
 
-  /** MRET / SRET. Returns false (after raising illegal instruction) when not allowed. */
+  /**
+   * MRET / SRET. Returns false (after raising the right exception) when not allowed:
+   * SRET needs S privilege (U: illegal; VU: virtual instruction), TSR traps it in HS-mode
+   * (illegal) and VTSR in VS-mode (virtual instruction).
+   */
   xret(fromM: boolean): boolean {
     const S = this.S;
     const priv = S[HS.PRIV]! as Priv;
+    const virt = S[HS.VIRT] === 1;
     let mstatus = S[I_MSTATUS]!;
     if (fromM) {
-      if (priv !== Priv.M) return this.illegal();
+      if (priv !== Priv.M) return this.illegal(); // not HS-qualified: illegal even in V mode
       const mpp = ((mstatus >>> Mstatus.MPP_SHIFT) & 3) as Priv;
+      const mpv = mpp !== Priv.M && (S[I_MSTATUS + 1]! & Mstatus.HI_MPV) !== 0;
       mstatus =
         (mstatus & ~(Mstatus.MIE | Mstatus.MPP)) | Mstatus.MPIE | (mstatus & Mstatus.MPIE ? Mstatus.MIE : 0);
       if (mpp !== Priv.M) mstatus &= ~Mstatus.MPRV;
+      S[I_MSTATUS + 1] = S[I_MSTATUS + 1]! & ~Mstatus.HI_MPV;
       S[HS.PRIV] = mpp;
+      S[HS.VIRT] = mpv ? 1 : 0;
       const mepc = csrIndex(CsrSlot.MEPC);
       S[HS.PC_LO] = S[mepc]!;
       S[HS.PC_HI] = S[mepc + 1]!;
+    } else if (virt) {
+      if (priv === Priv.U || S[I_HSTATUS]! & Hstatus.VTSR) return this.virtualInsn();
+      let vs = S[I_VSSTATUS]!;
+      const spp = vs & Mstatus.SPP ? Priv.S : Priv.U;
+      vs = (vs & ~(Mstatus.SIE | Mstatus.SPP)) | Mstatus.SPIE | (vs & Mstatus.SPIE ? Mstatus.SIE : 0);
+      S[I_VSSTATUS] = vs;
+      S[HS.PRIV] = spp;
+      const vsepc = csrIndex(CsrSlot.VSEPC);
+      S[HS.PC_LO] = S[vsepc]!;
+      S[HS.PC_HI] = S[vsepc + 1]!;
     } else {
       if (priv === Priv.U || (priv === Priv.S && mstatus & Mstatus.TSR)) return this.illegal();
       const spp = mstatus & Mstatus.SPP ? Priv.S : Priv.U;
+      const hs = S[I_HSTATUS]!;
+      const spv = (hs & Hstatus.SPV) !== 0;
       mstatus =
         (mstatus & ~(Mstatus.SIE | Mstatus.SPP)) | Mstatus.SPIE | (mstatus & Mstatus.SPIE ? Mstatus.SIE : 0);
       mstatus &= ~Mstatus.MPRV; // SRET always returns below M
+      S[I_HSTATUS] = hs & ~Hstatus.SPV;
       S[HS.PRIV] = spp;
+      S[HS.VIRT] = spv ? 1 : 0;
       const sepc = csrIndex(CsrSlot.SEPC);
       S[HS.PC_LO] = S[sepc]!;
       S[HS.PC_HI] = S[sepc + 1]!;
@@ -409,6 +558,15 @@ export class Hart {
     this.updateModes();
     this.irqCheck = true;
     return true;
+  }
+
+  /**
+   * Raises a virtual-instruction exception (cause 22) for the instruction at pc; tval gets the
+   * instruction bits, as for illegal instruction. Returns false, for `return h.virtualInsn()`.
+   */
+  virtualInsn(): false {
+    this.exception(Cause.VIRTUAL_INSN, rawInsnAtPc(this), 0);
+    return false;
   }
 
   /**
@@ -422,6 +580,34 @@ export class Hart {
 
   /** Decoded PMP regions (derived from the pmp CSRs by `pmpRecompute`). */
   pmp: PmpRegion[] = [];
+}
+
+/**
+ * Is the FP unit off? mstatus.FS = Off, or (V=1) vsstatus.FS = Off: both are in effect for a
+ * guest (H extension). Either one raises illegal instruction, never virtual instruction.
+ */
+export function fpOff(S: Int32Array): boolean {
+  return (S[I_MSTATUS]! & Mstatus.FS) === 0 || (S[HS.VIRT] === 1 && (S[I_VSSTATUS]! & Mstatus.FS) === 0);
+}
+
+/** Marks the FP state Dirty (in vsstatus too while V=1). */
+export function fpDirty(S: Int32Array): void {
+  S[I_MSTATUS] = S[I_MSTATUS]! | Mstatus.FS;
+  if (S[HS.VIRT] === 1) S[I_VSSTATUS] = S[I_VSSTATUS]! | Mstatus.FS;
+}
+
+/** Trap target levels. */
+export const enum Level {
+  VS = 0,
+  HS = 1,
+  M = 3,
+}
+
+/** The TLB mode of an access at privilege `priv`, virtualization `virt`, with SUM in effect. */
+export function tlbMode(priv: Priv, virt: boolean, sum: boolean): TlbMode {
+  if (priv === Priv.M) return TlbMode.M;
+  if (virt) return priv === Priv.S ? (sum ? TlbMode.VS_SUM : TlbMode.VS) : TlbMode.VU;
+  return priv === Priv.S ? (sum ? TlbMode.S_SUM : TlbMode.S) : TlbMode.U;
 }
 
 export interface PmpRegion {

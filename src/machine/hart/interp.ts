@@ -15,9 +15,8 @@
 import { decode16, decode32, decoded } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
 import { fexc } from '../fpu/fpu.ts';
-import { Mstatus } from './csr_defs.ts';
 import { execCold } from './interp_cold.ts';
-import { type Hart, I_MSTATUS } from './hart.ts';
+import { fpDirty, fpOff, type Hart } from './hart.ts';
 import { r as R64, mul64 } from './int64.ts';
 import { HC, HS, TLB_MASK } from './layout.ts';
 import { fetchInsnSlow, fetchPage, loadSlow, storeSlow } from './mmu.ts';
@@ -459,7 +458,7 @@ export function run(h: Hart, budget: number): number {
           const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
           const op = w & 511;
-          if (op === Op.FLD && (S[I_MSTATUS]! & Mstatus.FS) === 0) {
+          if (op === Op.FLD && fpOff(S)) {
             miss = Op.ILLEGAL; // FP disabled: illegal instruction
             break;
           }
@@ -469,7 +468,7 @@ export function run(h: Hart, budget: number): number {
               X[d] = M32[i]!;
               X[d + 1] = M32[i + 1]!;
             } else {
-              S[I_MSTATUS] = S[I_MSTATUS]! | Mstatus.FS;
+              fpDirty(S);
               FI[d] = M32[i]!;
               FI[d + 1] = M32[i + 1]!;
             }
@@ -485,12 +484,12 @@ export function run(h: Hart, budget: number): number {
           const vaLo = (al + imm) | 0;
           const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           const t = ldSet + (((vaLo >>> 12) & TLB_MASK) << 2);
-          if ((S[I_MSTATUS]! & Mstatus.FS) === 0) {
+          if (fpOff(S)) {
             miss = Op.ILLEGAL;
             break;
           }
           if (S[t] === (vaLo & -4096) && S[t + 1] === vaHi && (vaLo & 3) === 0) {
-            S[I_MSTATUS] = S[I_MSTATUS]! | Mstatus.FS;
+            fpDirty(S);
             FI[d] = M32[(S[t + 2]! + (vaLo & 4095)) >>> 2]!;
             FI[d + 1] = -1; // NaN-box
             break;
@@ -558,7 +557,7 @@ export function run(h: Hart, budget: number): number {
           const vaHi = (X[a + 1]! + (imm >> 31) + (vaLo >>> 0 < al >>> 0 ? 1 : 0)) | 0;
           const t = stSet + (((vaLo >>> 12) & TLB_MASK) << 2);
           const op = w & 511;
-          if (op !== Op.SD && (S[I_MSTATUS]! & Mstatus.FS) === 0) {
+          if (op !== Op.SD && fpOff(S)) {
             miss = Op.ILLEGAL;
             break;
           }
@@ -770,12 +769,12 @@ function finishLoad(h: Hart, op: number, d: number, lo: number, hi: number): voi
       hi = lo >> 31;
       break;
     case Op.FLW:
-      h.S[I_MSTATUS] = h.S[I_MSTATUS]! | Mstatus.FS;
+      fpDirty(h.S);
       h.FI[d] = lo;
       h.FI[d + 1] = -1;
       return;
     case Op.FLD:
-      h.S[I_MSTATUS] = h.S[I_MSTATUS]! | Mstatus.FS;
+      fpDirty(h.S);
       h.FI[d] = lo;
       h.FI[d + 1] = hi;
       return;

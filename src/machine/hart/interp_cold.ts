@@ -14,13 +14,13 @@
  * with the state block's pc already set (the next instruction, or a trap handler).
  */
 import { Op } from '../isa/op.ts';
-import { Cause, Mstatus, Priv } from './csr_defs.ts';
+import { Cause, Hstatus, Mstatus, Priv } from './csr_defs.ts';
 import { csrInsn, type CsrOp } from './csr.ts';
 import { fpExec } from './fp_exec.ts';
-import { type Hart, I_MSTATUS } from './hart.ts';
+import { type Hart, I_HSTATUS, I_MSTATUS } from './hart.ts';
 import { r as R64, div64, divu64, mulh64, mulhsu64, mulhu64 } from './int64.ts';
 import { HS, TLB_MASK } from './layout.ts';
-import { amoOffset } from './mmu.ts';
+import { amoOffset, hypervisorAccess } from './mmu.ts';
 
 function advance(h: Hart, len: number): void {
   const S = h.S;
@@ -44,7 +44,15 @@ export function execCold(h: Hart, w: number, imm: number, len: number): boolean 
       return false;
     case Op.ECALL: {
       const priv = S[HS.PRIV]!;
-      h.exception(priv === Priv.U ? Cause.ECALL_U : priv === Priv.S ? Cause.ECALL_S : Cause.ECALL_M);
+      const cause =
+        priv === Priv.U
+          ? Cause.ECALL_U
+          : priv === Priv.M
+            ? Cause.ECALL_M
+            : S[HS.VIRT]
+              ? Cause.ECALL_VS
+              : Cause.ECALL_S;
+      h.exception(cause);
       return false;
     }
     case Op.EBREAK:
@@ -56,14 +64,20 @@ export function execCold(h: Hart, w: number, imm: number, len: number): boolean 
       return false;
     case Op.WFI: {
       const priv = S[HS.PRIV]!;
-      if (priv === Priv.U || (priv === Priv.S && S[I_MSTATUS]! & Mstatus.TW)) return h.illegal();
+      const ms = S[I_MSTATUS]!;
+      if (priv !== Priv.M && ms & Mstatus.TW) return h.illegal();
+      if (S[HS.VIRT]) {
+        if (priv === Priv.U || S[I_HSTATUS]! & Hstatus.VTW) return h.virtualInsn();
+      } else if (priv === Priv.U) return h.illegal();
       advance(h, len);
       if (!h.wakeable()) S[HS.WFI] = 1;
       return false;
     }
     case Op.SFENCE_VMA: {
       const priv = S[HS.PRIV]!;
-      if (priv === Priv.U || (priv === Priv.S && S[I_MSTATUS]! & Mstatus.TVM)) return h.illegal();
+      if (S[HS.VIRT]) {
+        if (priv === Priv.U || S[I_HSTATUS]! & Hstatus.VTVM) return h.virtualInsn();
+      } else if (priv === Priv.U || (priv === Priv.S && S[I_MSTATUS]! & Mstatus.TVM)) return h.illegal();
       if (a === 0) h.flushTlb(false);
       else h.flushTlbPage(X[a]!, X[a + 1]!);
       advance(h, len);
@@ -90,6 +104,58 @@ export function execCold(h: Hart, w: number, imm: number, len: number): boolean 
     case Op.ILLEGAL:
       h.exception(Cause.ILLEGAL_INSN, imm, 0);
       return false;
+
+    // ---- H extension ----------------------------------------------------------------------
+    case Op.HFENCE_VVMA:
+    case Op.HFENCE_GVMA: {
+      const priv = S[HS.PRIV]!;
+      if (S[HS.VIRT]) return h.virtualInsn();
+      if (priv === Priv.U) return h.illegal();
+      if (op === Op.HFENCE_GVMA && priv === Priv.S && S[I_MSTATUS]! & Mstatus.TVM) return h.illegal();
+      // Guest translations are cached combined (both stages): flush all of them.
+      h.flushTlb(false);
+      advance(h, len);
+      return false;
+    }
+    case Op.HLV_B:
+    case Op.HLV_BU:
+    case Op.HLV_H:
+    case Op.HLV_HU:
+    case Op.HLVX_HU:
+    case Op.HLV_W:
+    case Op.HLVX_WU:
+    case Op.HLV_WU:
+    case Op.HLV_D:
+    case Op.HSV_B:
+    case Op.HSV_H:
+    case Op.HSV_W:
+    case Op.HSV_D: {
+      const priv = S[HS.PRIV]!;
+      if (S[HS.VIRT]) return h.virtualInsn();
+      if (priv === Priv.U && !(S[I_HSTATUS]! & Hstatus.HU)) return h.illegal();
+      const isStore = op >= Op.HSV_B;
+      const size =
+        op === Op.HLV_B || op === Op.HLV_BU || op === Op.HSV_B
+          ? 1
+          : op === Op.HLV_H || op === Op.HLV_HU || op === Op.HLVX_HU || op === Op.HSV_H
+            ? 2
+            : op === Op.HLV_D || op === Op.HSV_D
+              ? 8
+              : 4;
+      const hlvx = op === Op.HLVX_HU || op === Op.HLVX_WU;
+      if (!hypervisorAccess(h, X[a]!, X[a + 1]!, size, isStore, hlvx, X[b]!, X[b + 1]!)) return false;
+      if (!isStore) {
+        let lo = h.tmpLo;
+        let hi = h.tmpHi;
+        if (op === Op.HLV_B) hi = (lo = (lo << 24) >> 24) >> 31;
+        else if (op === Op.HLV_H) hi = (lo = (lo << 16) >> 16) >> 31;
+        else if (op === Op.HLV_W) hi = lo >> 31;
+        X[d] = lo;
+        X[d + 1] = hi;
+      }
+      advance(h, len);
+      return false;
+    }
 
     // ---- M: the high multiplies and division -------------------------------------------------
     case Op.MULH:

@@ -13,10 +13,10 @@
  *   0x0218  scalar int32 fields (priv, fflags, frm, flags …)
  *   0x0300  CSR slots, 8 bytes each, numbered by `CsrSlot`
  *   0x0600  counters as float64 (exact integers below 2^53)
- *   0x1000  soft TLBs: 3 kinds × 4 modes × TLB_ENTRIES × 16 bytes
+ *   0x1000  soft TLBs: 3 kinds × 7 modes × TLB_ENTRIES × 16 bytes
  */
 
-export const HART_BLOCK_BYTES = 0x10000;
+export const HART_BLOCK_BYTES = 0x20000;
 
 export const X_BYTE_OFFSET = 0x0000;
 export const F_BYTE_OFFSET = 0x0110;
@@ -39,6 +39,19 @@ export const enum HS {
   HARTID,
   /** Device-driven interrupt-pending bits (MSIP, MTIP, MEIP, and the PLIC's SEIP line). */
   MIP_HW,
+  /** The virtualization mode V (H extension): 1 in VS/VU mode. */
+  VIRT,
+  /**
+   * A trap the host hypervisor must handle (hosted mode, see Hart.hostTraps): the cause
+   * (with bit 31 set for an interrupt), or -1 when there is none. The trap's tval, the guest
+   * physical address >> 2 (htval) and the transformed instruction (htinst) come with it.
+   */
+  EXIT_CAUSE,
+  EXIT_TVAL_LO,
+  EXIT_TVAL_HI,
+  EXIT_HTVAL_LO,
+  EXIT_HTVAL_HI,
+  EXIT_HTINST,
 }
 
 /** CSR storage slots (8 bytes each from 0x300): int32 index of slot n is 0x300/4 + 2n. */
@@ -68,6 +81,27 @@ export const enum CsrSlot {
   PMPCFG2,
   PMPADDR0,
   PMPADDR15 = PMPADDR0 + 15,
+  // H extension
+  HSTATUS,
+  HEDELEG,
+  HIDELEG,
+  /** hvip: VSSIP, VSTIP, VSEIP written by the hypervisor. */
+  HVIP,
+  HCOUNTEREN,
+  HTVAL,
+  HTINST,
+  HGATP,
+  HENVCFG,
+  HTIMEDELTA,
+  VSSTATUS,
+  VSTVEC,
+  VSSCRATCH,
+  VSEPC,
+  VSCAUSE,
+  VSTVAL,
+  VSATP,
+  MTVAL2,
+  MTINST,
   COUNT,
 }
 
@@ -90,6 +124,8 @@ export const enum HC {
 // ---- soft TLB ---------------------------------------------------------------------------------
 
 export const TLB_BYTE_OFFSET = 0x1000;
+/** Number of TLB modes (TlbMode). */
+export const TLB_MODES = 7;
 export const TLB_ENTRIES = 256;
 export const TLB_MASK = TLB_ENTRIES - 1;
 /** int32 words per TLB entry: tag lo (VA & ~0xfff, or 1 = invalid), tag hi, host byte offset, spare. */
@@ -105,17 +141,25 @@ export const enum TlbKind {
 /**
  * TLB modes: the translation regime an access is made in. S-mode data accesses with
  * sstatus.SUM=1 use their own set, so that Linux toggling SUM around user copies costs nothing.
+ * VU/VS/VS_SUM hold guest virtual → machine physical translations (both stages combined).
  */
 export const enum TlbMode {
   U = 0,
   S = 1,
   S_SUM = 2,
   M = 3,
+  VU = 4,
+  VS = 5,
+  VS_SUM = 6,
 }
 
 /** int32 index (relative to the hart block) of the first entry of a TLB set. */
 export function tlbSetIndex(kind: TlbKind, mode: TlbMode): number {
-  return TLB_BYTE_OFFSET / 4 + (kind * 4 + mode) * TLB_ENTRIES * TLB_ENTRY_I32;
+  return TLB_BYTE_OFFSET / 4 + (kind * TLB_MODES + mode) * TLB_ENTRIES * TLB_ENTRY_I32;
 }
 
-export const TLB_END_BYTE = TLB_BYTE_OFFSET + 3 * 4 * TLB_ENTRIES * TLB_ENTRY_I32 * 4;
+export const TLB_END_BYTE = TLB_BYTE_OFFSET + 3 * TLB_MODES * TLB_ENTRIES * TLB_ENTRY_I32 * 4;
+
+if (TLB_END_BYTE > HART_BLOCK_BYTES) throw new Error('hart layout: the TLBs overflow the hart block');
+if (CSR_BASE_I32 * 4 + CsrSlot.COUNT * 8 > 0x600)
+  throw new Error('hart layout: the CSR slots overflow into the counters');

@@ -19,9 +19,21 @@
  *
  * Physical addresses are JS numbers (exact: below 2^56).
  */
+import { decode16, decoded, X_SINK } from '../isa/decode.ts';
+import { encode } from '../isa/encode.ts';
+import { Op } from '../isa/op.ts';
 import { PAGE_SIZE } from '../memory.ts';
-import { Cause, Mstatus, Priv } from './csr_defs.ts';
-import { type Hart, I_MSTATUS, I_SATP, type PmpRegion } from './hart.ts';
+import { Cause, Hstatus, Mstatus, Priv } from './csr_defs.ts';
+import {
+  type Hart,
+  I_HGATP,
+  I_HSTATUS,
+  I_MSTATUS,
+  I_SATP,
+  I_VSATP,
+  I_VSSTATUS,
+  type PmpRegion,
+} from './hart.ts';
 import { CsrSlot, csrIndex, HS, TLB_ENTRIES, TLB_ENTRY_I32, TlbKind } from './layout.ts';
 
 const TWO32 = 4294967296;
@@ -131,13 +143,142 @@ function pmpCheck(h: Hart, pa: number, size: number, perm: number, priv: Priv): 
 
 // ---- translation -----------------------------------------------------------------------------
 
-/** Whether the last successful translation came from a superpage. */
+/** Whether the last successful translation came from a superpage (first stage). */
 let leafIsSuperpage = false;
 
+function guestPageFault(kind: TlbKind): Cause {
+  return kind === TlbKind.FETCH
+    ? Cause.INSN_GUEST_PAGE_FAULT
+    : kind === TlbKind.LOAD
+      ? Cause.LOAD_GUEST_PAGE_FAULT
+      : Cause.STORE_GUEST_PAGE_FAULT;
+}
+
+/** faultHtinst value asking for the transformed trapping instruction (computed on a fault). */
+export const HTINST_TRANSFORM = -1;
+
 /**
- * Translates a virtual address for an access of `kind` by privilege `priv` (MPRV already
- * applied by the caller). Leaves the physical address in h.pa. PMP is checked on the
- * resulting address for `size` bytes. Returns false after raising the exception.
+ * The "transformed instruction" (H extension, htinst) of the load, store, AMO or HLV/HSV at
+ * pc: the instruction with its address field (rs1) replaced by the offset of the faulting
+ * byte (0 here: the accesses that get a transformed instruction are not page-crossing) and,
+ * for plain loads and stores, the immediate zeroed; a compressed one is expanded first and
+ * then has bit 1 cleared. 0 for anything else.
+ */
+export function transformedInsnAtPc(h: Hart): number {
+  const raw = rawInsnAtPc(h);
+  let w = raw;
+  const compressed = (raw & 3) !== 3;
+  if (compressed) {
+    decode16(raw & 0xffff);
+    const op = (decoded.word & 511) as Op;
+    if (op === Op.ILLEGAL) return 0;
+    const rd = (decoded.word >>> 9) & 63;
+    w = encode(op, {
+      rd: rd === X_SINK ? 0 : rd,
+      rs1: (decoded.word >>> 15) & 31,
+      rs2: (decoded.word >>> 20) & 31,
+      imm: decoded.imm,
+    });
+  }
+  const opcode = w & 0x7f;
+  let t: number;
+  if (opcode === 0x03 || opcode === 0x07) t = w & 0x00007fff;
+  else if (opcode === 0x23 || opcode === 0x27) t = w & 0x01f0707f;
+  else if (opcode === 0x2f || (opcode === 0x73 && ((w >>> 12) & 7) === 4)) t = w & ~(31 << 15);
+  else return 0;
+  return compressed ? t & ~2 : t;
+}
+
+/** htinst pseudoinstructions for faults on VS-stage page-table accesses (RV64). */
+const PSEUDO_PTE_READ = 0x00003000;
+const PSEUDO_PTE_WRITE = 0x00003020;
+
+/** A guest-page fault (or access fault) raised by the G-stage for the access that was asked. */
+let gFault: { kind: TlbKind; gvaLo: number; gvaHi: number; htinst: number } = {
+  kind: TlbKind.LOAD,
+  gvaLo: 0,
+  gvaHi: 0,
+  htinst: 0,
+};
+
+/**
+ * G-stage translation of a guest physical address (hgatp: Bare, Sv39x4, Sv48x4). All
+ * accesses are checked as U-mode accesses (the leaf must have U set) with permission `perm`
+ * (R=1, W=2, X=4); HS-level mstatus.MXR lets loads read executable pages. A and D are set in
+ * hardware. Returns the machine physical address, or -1 after raising a guest-page fault (or
+ * an access fault for a non-RAM page table) reported as `gFault.kind` with tval = the guest
+ * virtual address and htval = gpa >> 2. PMP is checked on the result with `pmpPriv`.
+ */
+function gStage(h: Hart, gpa: number, perm: number, pmpPriv: Priv, size: number): number {
+  const S = h.S;
+  const hgatpHi = S[I_HGATP + 1]!;
+  const mode = hgatpHi >>> 28;
+  const f = gFault;
+  const fail = (cause: Cause, withHtval: boolean): number => {
+    const htinst = f.htinst === HTINST_TRANSFORM ? transformedInsnAtPc(h) : withHtval ? f.htinst : 0;
+    h.exception(cause, f.gvaLo, f.gvaHi, withHtval ? Math.floor(gpa / 4) : 0, htinst);
+    return -1;
+  };
+  if (mode === 0) {
+    if (gpa >= 2 ** 56) return fail(accessFault(f.kind), false);
+    if (!pmpCheck(h, gpa, size, perm === 4 ? 4 : perm, pmpPriv)) return fail(accessFault(f.kind), false);
+    return gpa;
+  }
+  const levels = mode === 8 ? 3 : 4;
+  const limit = levels === 3 ? 2 ** 41 : 2 ** 50;
+  if (gpa >= limit) return fail(guestPageFault(f.kind), true);
+  const i32 = h.mem.i32;
+  // Root: 16 KiB, PPN[1:0] ignored.
+  let a = (((S[I_HGATP]! >>> 0) & ~3) + (hgatpHi & 0xfff) * TWO32) * PAGE_SIZE;
+  const page = Math.floor(gpa / PAGE_SIZE);
+  for (let level = levels - 1; level >= 0; level--) {
+    const shift = 9 * level;
+    const span = 2 ** shift;
+    let vpn = Math.floor(page / span);
+    vpn = level === levels - 1 ? vpn : vpn % 512; // the root index has 2 extra bits
+    const pteAddr = a + vpn * 8;
+    const off = h.mem.ramOffsetOf(pteAddr, 8);
+    if (off < 0 || !pmpCheck(h, pteAddr, 8, 1, Priv.S)) return fail(accessFault(f.kind), false);
+    let pteLo = i32[off >>> 2]!;
+    const pteHi = i32[(off >>> 2) + 1]!;
+    if (!(pteLo & PTE_V) || (!(pteLo & PTE_R) && pteLo & PTE_W) || pteHi >>> 22 !== 0) {
+      return fail(guestPageFault(f.kind), true);
+    }
+    const ppn = (pteLo >>> 10) + (pteHi & 0x3fffff) * 4194304;
+    if (!(pteLo & (PTE_R | PTE_X))) {
+      if (level === 0) return fail(guestPageFault(f.kind), true);
+      a = ppn * PAGE_SIZE;
+      continue;
+    }
+    let ok: boolean;
+    if (perm === 4) ok = (pteLo & PTE_X) !== 0;
+    else if (perm === 1)
+      ok = (pteLo & PTE_R) !== 0 || ((S[I_MSTATUS]! & Mstatus.MXR) !== 0 && (pteLo & PTE_X) !== 0);
+    else ok = (pteLo & PTE_W) !== 0;
+    if (ok) ok = (pteLo & PTE_U) !== 0;
+    if (ok && level > 0 && ppn % span !== 0) ok = false;
+    if (!ok) return fail(guestPageFault(f.kind), true);
+    const want = PTE_A | (perm === 2 ? PTE_D : 0);
+    if ((pteLo & want) !== want) {
+      if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) return fail(accessFault(f.kind), false);
+      pteLo |= want;
+      i32[off >>> 2] = pteLo;
+      h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
+    }
+    const spa = (ppn + (page % span)) * PAGE_SIZE + (gpa % PAGE_SIZE);
+    if (!pmpCheck(h, spa, size, perm, pmpPriv)) return fail(accessFault(f.kind), false);
+    return spa;
+  }
+  return fail(guestPageFault(f.kind), true);
+}
+
+/**
+ * Translates a virtual address for an access of `kind` by privilege `priv` in
+ * virtualization mode `virt` (MPRV already applied by the caller), leaving the machine
+ * physical address in h.pa. With `virt`, the VS-stage (vsatp) runs first and every guest
+ * physical address it produces or reads (page-table entries) goes through the G-stage
+ * (hgatp). `hlvx` asks for execute instead of read permission (HLVX). PMP is checked on the
+ * result for `size` bytes. Returns false after raising the exception.
  */
 export function translate(
   h: Hart,
@@ -146,13 +287,27 @@ export function translate(
   kind: TlbKind,
   priv: Priv,
   size: number,
+  virt = false,
+  hlvx = false,
 ): boolean {
   const S = h.S;
-  const perm = kind === TlbKind.FETCH ? 4 : kind === TlbKind.LOAD ? 1 : 2;
-  const satpHi = S[I_SATP + 1]!;
-  const mode = satpHi >>> 28;
+  const perm = hlvx ? 4 : kind === TlbKind.FETCH ? 4 : kind === TlbKind.LOAD ? 1 : 2;
   leafIsSuperpage = false;
-  if (priv === Priv.M || mode === 0) {
+  if (priv === Priv.M) virt = false;
+  const satpHi = virt ? S[I_VSATP + 1]! : S[I_SATP + 1]!;
+  const mode = priv === Priv.M ? 0 : satpHi >>> 28;
+  if (virt) {
+    gFault = { kind, gvaLo: vaLo, gvaHi: vaHi, htinst: kind === TlbKind.FETCH ? 0 : h.faultHtinst };
+  }
+  if (mode === 0) {
+    if (virt) {
+      // VS-stage bare: the guest virtual address is the guest physical address.
+      const gpa = (vaHi >>> 0) * TWO32 + (vaLo >>> 0);
+      const spa = gStage(h, gpa, perm, priv, size);
+      if (spa < 0) return false;
+      h.pa = spa;
+      return true;
+    }
     if (vaHi >>> 24 !== 0) {
       // Physical addresses are 56 bits.
       h.exception(accessFault(kind), vaLo, vaHi);
@@ -173,18 +328,27 @@ export function translate(
     h.exception(pageFault(kind), vaLo, vaHi);
     return false;
   }
-  const mstatus = S[I_MSTATUS]!;
+  // The first stage's status bits: vsstatus for a guest, mstatus otherwise.
+  const status = virt ? S[I_VSSTATUS]! : S[I_MSTATUS]!;
   const i32 = h.mem.i32;
-  let a = ((S[I_SATP]! >>> 0) + (satpHi & 0xfff) * TWO32) * PAGE_SIZE;
+  const satpLo = virt ? S[I_VSATP]! : S[I_SATP]!;
+  let a = ((satpLo >>> 0) + (satpHi & 0xfff) * TWO32) * PAGE_SIZE;
   for (let level = levels - 1; level >= 0; level--) {
     let vpn: number;
     if (level === 0) vpn = (vaLo >>> 12) & 511;
     else if (level === 1) vpn = (vaLo >>> 21) & 511;
     else if (level === 2) vpn = ((vaLo >>> 30) | (vaHi << 2)) & 511;
     else vpn = (vaHi >>> 7) & 511;
-    const pteAddr = a + vpn * 8;
+    let pteAddr = a + vpn * 8;
+    if (virt) {
+      // The VS-level page table lives in guest physical memory: an implicit read.
+      gFault.htinst = PSEUDO_PTE_READ;
+      const spa = gStage(h, pteAddr, 1, Priv.S, 8);
+      if (spa < 0) return false;
+      pteAddr = spa;
+    }
     const off = h.mem.ramOffsetOf(pteAddr, 8);
-    if (off < 0 || !pmpCheck(h, pteAddr, 8, 1, Priv.S)) {
+    if (off < 0 || (!virt && !pmpCheck(h, pteAddr, 8, 1, Priv.S))) {
       h.exception(accessFault(kind), vaLo, vaHi);
       return false;
     }
@@ -203,15 +367,15 @@ export function translate(
       a = ppn * PAGE_SIZE;
       continue;
     }
-    // Leaf: permissions.
+    // Leaf: permissions. MXR: the stage's own bit, or (guests) HS-level mstatus.MXR too.
+    const mxr = (status & Mstatus.MXR) !== 0 || (virt && (S[I_MSTATUS]! & Mstatus.MXR) !== 0);
     let ok: boolean;
-    if (kind === TlbKind.FETCH) ok = (pteLo & PTE_X) !== 0;
-    else if (kind === TlbKind.LOAD)
-      ok = (pteLo & PTE_R) !== 0 || ((mstatus & Mstatus.MXR) !== 0 && (pteLo & PTE_X) !== 0);
+    if (perm === 4) ok = (pteLo & PTE_X) !== 0;
+    else if (perm === 1) ok = (pteLo & PTE_R) !== 0 || (mxr && (pteLo & PTE_X) !== 0);
     else ok = (pteLo & PTE_W) !== 0;
     if (ok) {
       if (priv === Priv.U) ok = (pteLo & PTE_U) !== 0;
-      else if (pteLo & PTE_U) ok = kind !== TlbKind.FETCH && (mstatus & Mstatus.SUM) !== 0;
+      else if (pteLo & PTE_U) ok = kind !== TlbKind.FETCH && !hlvx && (status & Mstatus.SUM) !== 0;
     }
     // Superpage alignment: the PPN bits below this level must be zero.
     const lowSpan = level === 0 ? 1 : Math.pow(2, 9 * level);
@@ -223,7 +387,11 @@ export function translate(
     // Hardware A/D update.
     const want = PTE_A | (kind === TlbKind.STORE ? PTE_D : 0);
     if ((pteLo & want) !== want) {
-      if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) {
+      if (virt) {
+        // Writing the PTE is an implicit store at the G-stage.
+        gFault.htinst = PSEUDO_PTE_WRITE;
+        if (gStage(h, a + vpn * 8, 2, Priv.S, 8) < 0) return false;
+      } else if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) {
         h.exception(accessFault(kind), vaLo, vaHi);
         return false;
       }
@@ -235,6 +403,13 @@ export function translate(
     const pagePpn = level === 0 ? ppn : ppn + (vaPage % lowSpan);
     const pa = pagePpn * PAGE_SIZE + (vaLo & 0xfff);
     leafIsSuperpage = level > 0;
+    if (virt) {
+      gFault.htinst = kind === TlbKind.FETCH ? 0 : h.faultHtinst;
+      const spa = gStage(h, pa, perm, priv, size);
+      if (spa < 0) return false;
+      h.pa = spa;
+      return true;
+    }
     if (!pmpCheck(h, pa, size, perm, priv)) {
       h.exception(accessFault(kind), vaLo, vaHi);
       return false;
@@ -265,7 +440,7 @@ function fillTlb(h: Hart, set: number, vaLo: number, vaHi: number, hostOff: numb
  */
 export function fetchPage(h: Hart, pcLo: number, pcHi: number): number {
   const priv = h.S[HS.PRIV]! as Priv;
-  if (!translate(h, pcLo, pcHi, TlbKind.FETCH, priv, 2)) return -1;
+  if (!translate(h, pcLo, pcHi, TlbKind.FETCH, priv, 2, h.S[HS.VIRT] === 1)) return -1;
   const off = h.mem.ramOffsetOf(h.pa, 2);
   if (off < 0) {
     h.exception(Cause.INSN_ACCESS, pcLo, pcHi);
@@ -282,7 +457,8 @@ export function fetchPage(h: Hart, pcLo: number, pcHi: number): number {
  */
 export function fetchInsnSlow(h: Hart, pcLo: number, pcHi: number): number | undefined {
   const priv = h.S[HS.PRIV]! as Priv;
-  if (!translate(h, pcLo, pcHi, TlbKind.FETCH, priv, 2)) return undefined;
+  const virt = h.S[HS.VIRT] === 1;
+  if (!translate(h, pcLo, pcHi, TlbKind.FETCH, priv, 2, virt)) return undefined;
   let off = h.mem.ramOffsetOf(h.pa, 2);
   if (off < 0) {
     h.exception(Cause.INSN_ACCESS, pcLo, pcHi);
@@ -292,7 +468,7 @@ export function fetchInsnSlow(h: Hart, pcLo: number, pcHi: number): number | und
   if ((low & 3) !== 3) return low;
   const nLo = (pcLo + 2) | 0;
   const nHi = nLo >>> 0 < pcLo >>> 0 ? (pcHi + 1) | 0 : pcHi;
-  if (!translate(h, nLo, nHi, TlbKind.FETCH, priv, 2)) return undefined;
+  if (!translate(h, nLo, nHi, TlbKind.FETCH, priv, 2, virt)) return undefined;
   off = h.mem.ramOffsetOf(h.pa, 2);
   if (off < 0) {
     h.exception(Cause.INSN_ACCESS, nLo, nHi);
@@ -312,8 +488,9 @@ export function rawInsnAtPc(h: Hart): number {
   let off = -1;
   const i = h.fetchSet + ((pcLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
   if (S[i] === (pcLo & ~0xfff) && S[i + 1] === pcHi) off = S[i + 2]! + (pcLo & 0xfff);
-  else if (priv === Priv.M || S[I_SATP + 1]! >>> 28 === 0)
+  else if (priv === Priv.M || (S[HS.VIRT] === 0 && S[I_SATP + 1]! >>> 28 === 0)) {
     off = h.mem.ramOffsetOf(pcHi * TWO32 + (pcLo >>> 0), 2);
+  }
   if (off < 0) return 0;
   const u8 = h.mem.u8;
   const low = u8[off]! | (u8[off + 1]! << 8);
@@ -326,11 +503,20 @@ export function rawInsnAtPc(h: Hart): number {
  * Load of `size` bytes at a virtual address; the zero-extended value is left in
  * h.tmpLo / h.tmpHi. Returns false after raising the exception.
  */
-export function loadSlow(h: Hart, vaLo: number, vaHi: number, size: number): boolean {
+export function loadSlow(
+  h: Hart,
+  vaLo: number,
+  vaHi: number,
+  size: number,
+  htinst = HTINST_TRANSFORM,
+): boolean {
   const priv = h.dataPriv;
   const pageOff = vaLo & 0xfff;
   if (pageOff + size > PAGE_SIZE) return loadCrossing(h, vaLo, vaHi, size);
-  if (!translate(h, vaLo, vaHi, TlbKind.LOAD, priv, size)) return false;
+  h.faultHtinst = htinst;
+  const ok = translate(h, vaLo, vaHi, TlbKind.LOAD, priv, size, h.dataVirt);
+  h.faultHtinst = 0;
+  if (!ok) return false;
   const pa = h.pa;
   const off = h.mem.ramOffsetOf(pa, size);
   if (off >= 0) {
@@ -370,7 +556,7 @@ function loadCrossing(h: Hart, vaLo: number, vaHi: number, size: number): boolea
   for (let k = 0; k < size; k++) {
     const lo = (vaLo + k) | 0;
     const hi = lo >>> 0 < vaLo >>> 0 ? (vaHi + 1) | 0 : vaHi;
-    if (!loadSlow(h, lo, hi, 1)) return false;
+    if (!loadSlow(h, lo, hi, 1, 0)) return false;
     bytes[k] = h.tmpLo;
   }
   h.tmpLo = bytes[0]! | (bytes[1]! << 8) | (bytes[2]! << 16) | (bytes[3]! << 24);
@@ -392,7 +578,10 @@ export function storeSlow(
 ): boolean {
   const pageOff = vaLo & 0xfff;
   if (pageOff + size > PAGE_SIZE) return storeCrossing(h, vaLo, vaHi, size, lo, hi);
-  if (!translate(h, vaLo, vaHi, TlbKind.STORE, h.dataPriv, size)) return false;
+  h.faultHtinst = HTINST_TRANSFORM;
+  const ok = translate(h, vaLo, vaHi, TlbKind.STORE, h.dataPriv, size, h.dataVirt);
+  h.faultHtinst = 0;
+  if (!ok) return false;
   const pa = h.pa;
   const off = h.mem.ramOffsetOf(pa, size);
   if (off >= 0) {
@@ -430,9 +619,9 @@ function storeCrossing(h: Hart, vaLo: number, vaHi: number, size: number, lo: nu
   // Translate both pages first so that a fault on the second leaves memory untouched.
   const lastLo = (vaLo + size - 1) | 0;
   const lastHi = lastLo >>> 0 < vaLo >>> 0 ? (vaHi + 1) | 0 : vaHi;
-  if (!translate(h, vaLo, vaHi, TlbKind.STORE, h.dataPriv, 1)) return false;
+  if (!translate(h, vaLo, vaHi, TlbKind.STORE, h.dataPriv, 1, h.dataVirt)) return false;
   const pa0 = h.pa;
-  if (!translate(h, lastLo & ~0xfff, lastHi, TlbKind.STORE, h.dataPriv, 1)) {
+  if (!translate(h, lastLo & ~0xfff, lastHi, TlbKind.STORE, h.dataPriv, 1, h.dataVirt)) {
     // Report the first faulting byte's address, as hardware would.
     return false;
   }
@@ -464,7 +653,10 @@ export function amoOffset(h: Hart, vaLo: number, vaHi: number, size: number, isL
     return -1;
   }
   const kind = isLoad ? TlbKind.LOAD : TlbKind.STORE;
-  if (!translate(h, vaLo, vaHi, kind, h.dataPriv, size)) return -1;
+  h.faultHtinst = HTINST_TRANSFORM;
+  const ok = translate(h, vaLo, vaHi, kind, h.dataPriv, size, h.dataVirt);
+  h.faultHtinst = 0;
+  if (!ok) return -1;
   const off = h.mem.ramOffsetOf(h.pa, size);
   if (off < 0) {
     h.exception(isLoad ? Cause.LOAD_ACCESS : Cause.STORE_ACCESS, vaLo, vaHi);
@@ -474,4 +666,55 @@ export function amoOffset(h: Hart, vaLo: number, vaHi: number, size: number, isL
     h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
   }
   return off;
+}
+
+/**
+ * HLV / HLVX / HSV: an explicit access made as though V=1 at privilege hstatus.SPVP (VS or
+ * VU), whatever the current mode; HLVX needs execute instead of read permission. Loads leave
+ * the zero-extended value in tmpLo/tmpHi. Never cached in the TLB. Returns false after a trap.
+ */
+export function hypervisorAccess(
+  h: Hart,
+  vaLo: number,
+  vaHi: number,
+  size: number,
+  isStore: boolean,
+  hlvx: boolean,
+  lo: number,
+  hi: number,
+): boolean {
+  const priv = h.S[I_HSTATUS]! & Hstatus.SPVP ? Priv.S : Priv.U;
+  const kind = isStore ? TlbKind.STORE : TlbKind.LOAD;
+  h.hlvActive = true;
+  h.faultHtinst = HTINST_TRANSFORM;
+  try {
+    if ((vaLo & 0xfff) + size > PAGE_SIZE || vaLo & (size - 1)) {
+      // Misaligned: the spec allows a misaligned exception here; take it (rare in practice).
+      h.exception(isStore ? Cause.STORE_MISALIGNED : Cause.LOAD_MISALIGNED, vaLo, vaHi);
+      return false;
+    }
+    if (!translate(h, vaLo, vaHi, kind, priv, size, true, hlvx)) return false;
+    const pa = h.pa;
+    const off = h.mem.ramOffsetOf(pa, size);
+    if (off >= 0) {
+      if (isStore) {
+        h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
+        writeRam(h, off, size, lo, hi);
+      } else readRam(h, off, size);
+      return true;
+    }
+    if (isStore ? !h.bus.write(pa, size as 1 | 2 | 4 | 8, lo, hi) : !h.bus.read(pa, size as 1 | 2 | 4 | 8)) {
+      h.exception(isStore ? Cause.STORE_ACCESS : Cause.LOAD_ACCESS, vaLo, vaHi);
+      return false;
+    }
+    if (!isStore) {
+      h.tmpLo = h.bus.value | 0;
+      h.tmpHi = h.bus.valueHi | 0;
+    }
+    h.irqCheck = true;
+    return true;
+  } finally {
+    h.hlvActive = false;
+    h.faultHtinst = 0;
+  }
 }

@@ -35,7 +35,7 @@ function assemble(lines: string[]): Int32Array {
   try {
     const src = join(dir, 'a.s');
     writeFileSync(src, ['.option norvc', '.text', ...lines, ''].join('\n'));
-    execFileSync('riscv64-linux-gnu-as', ['-march=rv64gc', '-o', join(dir, 'a.o'), src]);
+    execFileSync('riscv64-linux-gnu-as', ['-march=rv64gc_h', '-o', join(dir, 'a.o'), src]);
     execFileSync('riscv64-linux-gnu-objcopy', [
       '-O',
       'binary',

@@ -63,7 +63,8 @@ export function disassemble(insn: number): string {
     case 'R4':
       return `${name} ${reg(kd, rd)},${reg(k1, rs1)},${reg(k2, rs2)},${reg(k3, rs3)},${RM_NAMES[imm] ?? imm}`;
     case 'R': {
-      if (name.startsWith('lr.')) return `${name} ${reg(kd, rd)},(${reg(k1, rs1)})`;
+      if (name.startsWith('lr.') || name.startsWith('hlv')) return `${name} ${reg(kd, rd)},(${reg(k1, rs1)})`;
+      if (name.startsWith('hsv')) return `${name} ${reg(k2, rs2)},(${reg(k1, rs1)})`;
       if (name.startsWith('sc.') || name.startsWith('amo')) {
         return `${name} ${reg(kd, rd)},${reg(k2, rs2)},(${reg(k1, rs1)})`;
       }

@@ -1,6 +1,6 @@
 /**
- * The instruction table of the Domus hart: RV64IMAFD + Zicsr + Zifencei and the privileged
- * instructions, one row per instruction, and the RV64C compressed forms, each as an expansion
+ * The instruction table of the Domus hart: RV64IMAFD + Zicsr + Zifencei, the privileged
+ * instructions and those of the H extension, one row per instruction, and the RV64C compressed forms, each as an expansion
  * into a base instruction. It is the single source of the decoder (`decode.ts`), the
  * disassembler and, later, the JIT: nothing else spells an encoding.
  *
@@ -65,6 +65,13 @@ const fpRs2F3 = (funct7: number, rs2: number, funct3: number) => ({
   mask: 0xfff0707f,
   match: 0x53 | (funct7 << 25) | (rs2 << 20) | (funct3 << 12),
 });
+/** HLV/HLVX: SYSTEM, funct3 4, funct7 and rs2 fixed. */
+const hlv = (funct7: number, rs2: number) => ({
+  mask: 0xfff0707f,
+  match: 0x73 | (4 << 12) | (rs2 << 20) | (funct7 << 25),
+});
+/** HSV: SYSTEM, funct3 4, funct7 fixed, rd = 0. */
+const hsv = (funct7: number) => ({ mask: 0xfe007fff, match: 0x73 | (4 << 12) | (funct7 << 25) });
 /** Fused multiply-add: major opcode and fmt (bits 26:25). */
 const fma = (opc: number, fmt: number) => ({ mask: 0x0600007f, match: opc | (fmt << 25) });
 
@@ -256,6 +263,22 @@ export const TABLE: readonly InsnRow[] = [
   row(Op.FCVT_D_L, 'fcvt.d.l', fpRs2(0x69, 2), 'RM', 'fx--'),
   row(Op.FCVT_D_LU, 'fcvt.d.lu', fpRs2(0x69, 3), 'RM', 'fx--'),
   row(Op.FMV_D_X, 'fmv.d.x', fpRs2F3(0x79, 0, 0), 'R', 'fx--'),
+  // H extension: fences, and virtual-machine loads (rs2 selects the variant) and stores.
+  row(Op.HFENCE_VVMA, 'hfence.vvma', { mask: 0xfe007fff, match: 0x22000073 }, 'R', '-xx-'),
+  row(Op.HFENCE_GVMA, 'hfence.gvma', { mask: 0xfe007fff, match: 0x62000073 }, 'R', '-xx-'),
+  row(Op.HLV_B, 'hlv.b', hlv(0x30, 0), 'R', 'xx--'),
+  row(Op.HLV_BU, 'hlv.bu', hlv(0x30, 1), 'R', 'xx--'),
+  row(Op.HLV_H, 'hlv.h', hlv(0x32, 0), 'R', 'xx--'),
+  row(Op.HLV_HU, 'hlv.hu', hlv(0x32, 1), 'R', 'xx--'),
+  row(Op.HLVX_HU, 'hlvx.hu', hlv(0x32, 3), 'R', 'xx--'),
+  row(Op.HLV_W, 'hlv.w', hlv(0x34, 0), 'R', 'xx--'),
+  row(Op.HLVX_WU, 'hlvx.wu', hlv(0x34, 3), 'R', 'xx--'),
+  row(Op.HLV_WU, 'hlv.wu', hlv(0x34, 1), 'R', 'xx--'),
+  row(Op.HLV_D, 'hlv.d', hlv(0x36, 0), 'R', 'xx--'),
+  row(Op.HSV_B, 'hsv.b', hsv(0x31), 'R', '-xx-'),
+  row(Op.HSV_H, 'hsv.h', hsv(0x33), 'R', '-xx-'),
+  row(Op.HSV_W, 'hsv.w', hsv(0x35), 'R', '-xx-'),
+  row(Op.HSV_D, 'hsv.d', hsv(0x37), 'R', '-xx-'),
 ];
 
 /** The row of each operation, indexed by `Op`. */
