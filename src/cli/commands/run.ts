@@ -1,15 +1,21 @@
 /**
- * `domus run`: boots a guest on the bare Domus board (OpenSBI as M-mode firmware, then Linux
- * in S-mode) with its console on this terminal. Defaults to the prebuilt default guest.
- * Exits with the guest's `domus.run` status (what it reported through the test finisher).
+ * `domus run`: boots a guest with its console on this terminal. By default the guest runs as a
+ * domain of the Domus hypervisor (VS-mode, no firmware in the guest: the hypervisor is its SBI);
+ * `--bare` runs the board with M-mode firmware (Debian's OpenSBI) and the kernel in S-mode, as
+ * QEMU's `virt` machine does. Defaults to the prebuilt default guest. Exits with the guest's
+ * `domus.run` status (what it reported through the test finisher).
  */
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
-import { MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
+import { HostClock, MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
+import type { Clock } from '../../machine/device.ts';
 import type { BlockBackend } from '../../machine/virtio/blk.ts';
+import type { ShutdownReason } from '../../hypervisor/domain.ts';
+import { Hypervisor } from '../../hypervisor/hypervisor.ts';
 import { openBlockFile } from '../../platform/node/block_file.ts';
 import { defaultGuest } from '../../platform/node/guest_image.ts';
 import { attachConsole } from '../../platform/node/terminal.ts';
+import { buildDomain } from '../../toolstack/domain_builder.ts';
 import { registerCommand } from '../command_table.ts';
 import { defaultFirmware, memoryBytes, readInput, vcpuCount } from '../run_support.ts';
 
@@ -18,28 +24,44 @@ export const BASE_APPEND = 'earlycon=sbi console=ttyS0';
 
 const USAGE = `usage: domus run [options]
 
-Boots a RISC-V Linux guest on the bare Domus board (Debian's OpenSBI, then the kernel), with
-the console on this terminal. Without options it boots the prebuilt default guest.
-Ctrl-a x quits; Ctrl-a h lists the escape keys. The exit status is the guest's domus.run
-status (0 after a plain poweroff).
+Boots a RISC-V Linux guest with its console on this terminal: as a domain of the Domus
+hypervisor (the default; the guest runs in VS-mode and the hypervisor is its SBI), or with
+--bare on the board with Debian's OpenSBI as M-mode firmware. Without options it boots the
+prebuilt default guest. Ctrl-a x quits; Ctrl-a h lists the escape keys. The exit status is the
+guest's domus.run status (0 after a plain poweroff).
 
   --kernel F       riscv64 Linux Image (default: guests/prebuilt/Image.gz, decompressed)
-  --initrd F       initramfs (default: guests/prebuilt/initramfs.cpio.gz)
+  --initrd F       initramfs (default: guests/prebuilt/initramfs.cpio.gz, decompressed)
   --append S       more kernel command line, e.g. --append 'domus.run=uname -a'
   --memory MiB     guest RAM (default 256)
-  --vcpus N        harts (default 1, at most ${MAX_HARTS})
-  --firmware F     M-mode firmware (default Debian's opensbi fw_jump.bin)
+  --vcpus N        vCPUs / harts (default 1, at most ${MAX_HARTS})
   --disk F[,ro]    raw disk image as virtio-blk (repeatable; ,ro attaches it read-only)
   --virtio-console also give the guest a virtio console (hvc0)
   --no-reboot      exit when the guest reboots instead of booting it again
   --deterministic  virtual time from retired instructions (1 tick per 10), idle time
                    skipped, seeded randomness: the same inputs give the same run
   --seed N         the random seed for --deterministic (default 0)
+  --bare           the board with M-mode firmware instead of the hypervisor
+  --firmware F     (--bare) M-mode firmware (default Debian's opensbi fw_jump.bin)
 `;
+
+interface RunInputs {
+  ramBytes: number;
+  vcpus: number;
+  kernel: Uint8Array;
+  kernelPath: string;
+  initrd: Uint8Array | undefined;
+  cmdline: string;
+  disks: BlockBackend[];
+  virtioConsole: boolean;
+  noReboot: boolean;
+  clock: () => Clock;
+  random: (dst: Uint8Array) => void;
+}
 
 registerCommand({
   name: 'run',
-  summary: 'boot a Linux guest on the bare board with its console here',
+  summary: 'boot a Linux guest (as a domain, or --bare on the board) with its console here',
   usage: USAGE,
   async run(args) {
     let values;
@@ -58,18 +80,22 @@ registerCommand({
           'no-reboot': { type: 'boolean' },
           deterministic: { type: 'boolean' },
           seed: { type: 'string' },
+          bare: { type: 'boolean' },
         },
       }));
     } catch (e) {
       throw new UserError(`${(e as Error).message}; see domus help run`);
     }
+    if (values.firmware !== undefined && !values.bare) {
+      throw new UserError('--firmware only applies to the bare board; add --bare (a domain boots without firmware)');
+    }
     const ramBytes = memoryBytes(values.memory, 256, 16);
-    const harts = vcpuCount(values.vcpus, MAX_HARTS);
+    const vcpus = vcpuCount(values.vcpus, MAX_HARTS);
     const guest = values.kernel && values.initrd ? undefined : defaultGuest();
     const kernelPath = values.kernel ?? guest!.kernel;
     const initrdPath = values.initrd ?? guest?.initrd;
-    const firmwarePath = values.firmware ?? defaultFirmware();
-    const firmware = readInput(firmwarePath, 'firmware');
+    const firmwarePath = values.bare ? (values.firmware ?? defaultFirmware()) : undefined;
+    const firmware = firmwarePath !== undefined ? readInput(firmwarePath, 'firmware') : undefined;
     const kernel = readInput(kernelPath, 'kernel');
     const initrd = initrdPath !== undefined ? readInput(initrdPath, 'initrd') : undefined;
     const cmdline = values.append ? `${BASE_APPEND} ${values.append}` : BASE_APPEND;
@@ -80,73 +106,162 @@ registerCommand({
     if (values.seed !== undefined && !values.deterministic) {
       throw new UserError('--seed only applies with --deterministic; add --deterministic');
     }
-
     const disks: (BlockBackend & { close(): void })[] = [];
     try {
       for (const spec of values.disk ?? []) {
         const [path, ...flags] = spec.split(',');
         for (const f of flags) {
-          if (f !== 'ro' && f !== 'rw')
-            throw new UserError(`--disk ${spec}: unknown flag '${f}'; use F, F,ro or F,rw`);
+          if (f !== 'ro' && f !== 'rw') throw new UserError(`--disk ${spec}: unknown flag '${f}'; use F, F,ro or F,rw`);
         }
         if (!path) throw new UserError(`--disk ${spec} has no file name; pass --disk FILE[,ro]`);
         disks.push(openBlockFile(path, { readOnly: flags.includes('ro') }));
       }
-      for (;;) {
-        const board = new VirtBoard({
-          ramBytes,
-          harts,
-          disks,
-          virtioConsole: values['virtio-console'] === true,
-          onConsole: (bytes) => process.stdout.write(bytes),
-          ...(values.deterministic && { clock: new VirtualClock(), random: seededRandom(seed) }),
-        });
-        try {
-          board.loadFirmware({
-            firmware,
-            firmwareName: firmwarePath,
-            kernel,
-            kernelName: kernelPath,
-            ...(initrd && { initrd }),
-            cmdline,
-          });
-        } catch (e) {
-          if (e instanceof RangeError) throw new UserError(e.message);
-          throw e;
-        }
-        const con = attachConsole({
-          send: (bytes) => board.sendConsoleInput(bytes),
-          quit: () => board.stop(),
-        });
-        let reason;
-        const t0 = performance.now();
-        try {
-          reason = await board.run();
-        } finally {
-          con.detach();
-        }
-        if (process.env['DOMUS_STATS']) {
-          const s = (performance.now() - t0) / 1000;
-          const n = board.instructions;
-          process.stderr.write(
-            `domus: ${n} instructions in ${s.toFixed(2)} s (${(n / s / 1e6).toFixed(1)} MIPS)\n`,
-          );
-        }
-        switch (reason.kind) {
-          case 'poweroff':
-            return reason.code;
-          case 'fail':
-            return reason.code === 0 ? 1 : reason.code;
-          case 'stopped':
-            return 0;
-          case 'reset':
-            if (values['no-reboot']) return 0;
-            process.stderr.write('\r\ndomus: the guest rebooted; booting it again\r\n');
-            continue;
-        }
-      }
+      const inputs: RunInputs = {
+        ramBytes,
+        vcpus,
+        kernel,
+        kernelPath,
+        initrd,
+        cmdline,
+        disks,
+        virtioConsole: values['virtio-console'] === true,
+        noReboot: values['no-reboot'] === true,
+        clock: () => (values.deterministic ? new VirtualClock() : new HostClock()),
+        random: values.deterministic
+          ? seededRandom(seed)
+          : (d: Uint8Array) => {
+              globalThis.crypto.getRandomValues(d);
+            },
+      };
+      return firmware ? await runBare(inputs, firmware, firmwarePath!) : await runHosted(inputs);
     } finally {
       for (const d of disks) d.close();
     }
   },
 });
+
+function stats(t0: number, instructions: number): void {
+  if (!process.env['DOMUS_STATS']) return;
+  const s = (performance.now() - t0) / 1000;
+  process.stderr.write(
+    `domus: ${instructions} instructions in ${s.toFixed(2)} s (${(instructions / s / 1e6).toFixed(1)} MIPS)\n`,
+  );
+}
+
+/** The guest as a domain of the hypervisor. */
+async function runHosted(o: RunInputs): Promise<number> {
+  // Machine memory: the guest's RAM plus room for its page tables and the hypervisor's own.
+  const hv = new Hypervisor({ memoryBytes: o.ramBytes + (16 << 20), clock: o.clock() });
+  for (;;) {
+    let reason: ShutdownReason | undefined;
+    let domain;
+    try {
+      domain = buildDomain(hv, {
+        name: 'guest',
+        memoryBytes: o.ramBytes,
+        vcpus: o.vcpus,
+        kernel: o.kernel,
+        kernelName: o.kernelPath,
+        ...(o.initrd && { initrd: o.initrd }),
+        cmdline: o.cmdline,
+        disks: o.disks,
+        virtioConsole: o.virtioConsole,
+        random: o.random,
+      });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UserError(e.message);
+      throw e;
+    }
+    const d = domain;
+    d.onConsole = (bytes) => process.stdout.write(bytes);
+    d.onShutdown = (r) => {
+      reason = r;
+      hv.stopRunning();
+    };
+    let quit = false;
+    const con = attachConsole({
+      send: (bytes) => {
+        d.sendConsoleInput(bytes);
+        hv.kick();
+      },
+      quit: () => {
+        quit = true;
+        hv.stopRunning();
+      },
+    });
+    const t0 = performance.now();
+    try {
+      await hv.run();
+    } finally {
+      con.detach();
+    }
+    let instructions = 0;
+    for (const v of d.vcpus) instructions += v.instructions;
+    stats(t0, instructions);
+    hv.destroyDomain(d);
+    if (quit || !reason) return 0;
+    switch (reason.kind) {
+      case 'poweroff':
+        return reason.code;
+      case 'crash':
+        process.stderr.write(`domus: the guest crashed: ${reason.detail}\n`);
+        return 1;
+      case 'reboot':
+        if (o.noReboot) return 0;
+        process.stderr.write('\r\ndomus: the guest rebooted; booting it again\r\n');
+        continue;
+    }
+  }
+}
+
+/** The guest on the bare board with M-mode firmware. */
+async function runBare(o: RunInputs, firmware: Uint8Array, firmwarePath: string): Promise<number> {
+  for (;;) {
+    const board = new VirtBoard({
+      ramBytes: o.ramBytes,
+      harts: o.vcpus,
+      disks: o.disks,
+      virtioConsole: o.virtioConsole,
+      onConsole: (bytes) => process.stdout.write(bytes),
+      clock: o.clock(),
+      random: o.random,
+    });
+    try {
+      board.loadFirmware({
+        firmware,
+        firmwareName: firmwarePath,
+        kernel: o.kernel,
+        kernelName: o.kernelPath,
+        ...(o.initrd && { initrd: o.initrd }),
+        cmdline: o.cmdline,
+      });
+    } catch (e) {
+      if (e instanceof RangeError) throw new UserError(e.message);
+      throw e;
+    }
+    const con = attachConsole({
+      send: (bytes) => board.sendConsoleInput(bytes),
+      quit: () => board.stop(),
+    });
+    let reason;
+    const t0 = performance.now();
+    try {
+      reason = await board.run();
+    } finally {
+      con.detach();
+    }
+    stats(t0, board.instructions);
+    switch (reason.kind) {
+      case 'poweroff':
+        return reason.code;
+      case 'fail':
+        return reason.code === 0 ? 1 : reason.code;
+      case 'stopped':
+        return 0;
+      case 'reset':
+        if (o.noReboot) return 0;
+        process.stderr.write('\r\ndomus: the guest rebooted; booting it again\r\n');
+        continue;
+    }
+  }
+}

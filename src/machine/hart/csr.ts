@@ -617,6 +617,8 @@ export function csrInsn(
   const level = (csrNum >>> 8) & 3;
   const writes = op === CsrOp.RW || hasSrc;
   let csr = csrNum;
+  // Writing a read-only CSR is never allowed, in HS-mode either: illegal, even when V=1.
+  if (writes && csrNum >>> 10 === 3) return h.illegal();
   if (!virt) {
     // Hypervisor and VS CSRs (level 2) need HS-mode or M-mode.
     if (level === 2 ? priv < Priv.S : level > priv) return h.illegal();
@@ -634,7 +636,6 @@ export function csrInsn(
       }
     }
   }
-  if (writes && csrNum >>> 10 === 3) return h.illegal();
   const isFp = csr >= Csr.fflags && csr <= Csr.fcsr;
   if (isFp && fpOff(S)) return h.illegal();
   const a = read(h, csr);

@@ -170,8 +170,8 @@ export const enum Cause {
 /** hedeleg bits that can be set (table "Bits of hedeleg that must be writable"). */
 export const HEDELEG_WRITABLE = 0xb1ff;
 
-/** medeleg bits that can be set (ecall-from-M and reserved causes stay zero). */
-export const MEDELEG_WRITABLE = 0xb3ff;
+/** medeleg bits that can be set: causes 0-10, 12, 13, 15 and (H) 20-23; ecall-from-M and reserved ones stay zero. */
+export const MEDELEG_WRITABLE = 0xf0b7ff;
 
 /** misa: MXL = 2 (RV64) in the high word; extensions A C D F H I M S U. */
 export const MISA_LO =

@@ -362,25 +362,8 @@ export class Hart {
     if (target === Level.VS) {
       // Into VS-mode: vs* CSRs; V stays 1; VS-level interrupt codes are translated (10→9, 6→5, 2→1).
       if (interrupt) code = cause - 1;
-      const vsepc = csrIndex(CsrSlot.VSEPC);
-      S[vsepc] = pcLo;
-      S[vsepc + 1] = pcHi;
-      const vscause = csrIndex(CsrSlot.VSCAUSE);
-      S[vscause] = code;
-      S[vscause + 1] = causeHi;
-      const vstval = csrIndex(CsrSlot.VSTVAL);
-      S[vstval] = tvalLo;
-      S[vstval + 1] = tvalHi;
-      let vs = S[I_VSSTATUS]!;
-      vs =
-        (vs & ~(Mstatus.SPIE | Mstatus.SIE | Mstatus.SPP)) |
-        (vs & Mstatus.SIE ? Mstatus.SPIE : 0) |
-        (priv === Priv.S ? Mstatus.SPP : 0);
-      S[I_VSSTATUS] = vs;
-      S[HS.PRIV] = Priv.S;
-      const vstvec = csrIndex(CsrSlot.VSTVEC);
-      tvecLo = S[vstvec]!;
-      tvecHi = S[vstvec + 1]!;
+      this.enterVs(code, interrupt, tvalLo, tvalHi);
+      return;
     } else if (target === Level.HS) {
       const sepc = csrIndex(CsrSlot.SEPC);
       S[sepc] = pcLo;
@@ -445,6 +428,42 @@ export class Hart {
     if (interrupt && (tvecLo & 3) === 1) targetLo = (targetLo + 4 * code) | 0; // vectored (tvec is 4-aligned)
     S[HS.PC_LO] = targetLo;
     S[HS.PC_HI] = tvecHi;
+    S[HS.RES_VALID] = 0;
+    this.updateModes();
+    this.irqCheck = true;
+  }
+
+  /**
+   * Trap entry into VS-mode (V=1): vsepc/vscause/vstval, the vsstatus SPP/SPIE/SIE stack, and
+   * pc = vstvec (vectored for interrupts). `code` is the cause as VS-mode sees it. The hosted
+   * hypervisor also uses this to inject an exception into a guest.
+   */
+  enterVs(code: number, interrupt: boolean, tvalLo: number, tvalHi: number): void {
+    const S = this.S;
+    const priv = S[HS.PRIV]! as Priv;
+    const vsepc = csrIndex(CsrSlot.VSEPC);
+    S[vsepc] = S[HS.PC_LO]!;
+    S[vsepc + 1] = S[HS.PC_HI]!;
+    const vscause = csrIndex(CsrSlot.VSCAUSE);
+    S[vscause] = code;
+    S[vscause + 1] = interrupt ? 0x80000000 | 0 : 0;
+    const vstval = csrIndex(CsrSlot.VSTVAL);
+    S[vstval] = tvalLo;
+    S[vstval + 1] = tvalHi;
+    let vs = S[I_VSSTATUS]!;
+    vs =
+      (vs & ~(Mstatus.SPIE | Mstatus.SIE | Mstatus.SPP)) |
+      (vs & Mstatus.SIE ? Mstatus.SPIE : 0) |
+      (priv === Priv.S ? Mstatus.SPP : 0);
+    S[I_VSSTATUS] = vs;
+    S[HS.PRIV] = Priv.S;
+    S[HS.VIRT] = 1;
+    const vstvec = csrIndex(CsrSlot.VSTVEC);
+    const tvecLo = S[vstvec]!;
+    let targetLo = tvecLo & ~3;
+    if (interrupt && (tvecLo & 3) === 1) targetLo = (targetLo + 4 * code) | 0;
+    S[HS.PC_LO] = targetLo;
+    S[HS.PC_HI] = S[vstvec + 1]!;
     S[HS.RES_VALID] = 0;
     this.updateModes();
     this.irqCheck = true;

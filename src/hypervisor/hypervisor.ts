@@ -1,0 +1,356 @@
+/**
+ * The hypervisor core: owns machine memory (frames of one shared WebAssembly.Memory), the
+ * domains and their vCPUs, and runs the vCPUs on a pCPU under a scheduler (credit by default).
+ *
+ * A pCPU loop asks the scheduler for a vCPU and a slice, runs the interpreter on it until the
+ * slice ends, the vCPU blocks (WFI with nothing pending, HSM stop) or exits to the hypervisor
+ * (SBI call, MMIO, …; exits.ts), charges the time, and asks again. Guest timers (SBI set_timer)
+ * are per-vCPU deadlines turned into VSTIP when they pass; an interrupt injected into a blocked
+ * vCPU wakes it. When nothing is runnable the loop sleeps until the next deadline or event.
+ *
+ * This object runs on the thread that created it; its pCPU is that thread. Domain state is
+ * touched only here. (Running pCPUs as Workers is layered on top: each pCPU then owns whole
+ * domains.)
+ */
+import { Bus } from '../machine/bus.ts';
+import { CodeCache } from '../machine/code_cache.ts';
+import type { Clock } from '../machine/device.ts';
+import { Irq } from '../machine/hart/csr_defs.ts';
+import { run } from '../machine/hart/interp.ts';
+import { HS } from '../machine/hart/layout.ts';
+import { warmUpInterpreter } from '../machine/hart/warmup.ts';
+import { MachineMemory } from '../machine/memory.ts';
+import { HartState } from './abi/sbi.ts';
+import { Domain, type DomId } from './domain.ts';
+import { handleExit } from './exits.ts';
+import { FrameAllocator } from './frames.ts';
+import { createCreditScheduler } from './sched/credit.ts';
+import type { SchedOps } from './sched/ops.ts';
+import type { SbiHost } from './vsbi.ts';
+import { Vcpu } from './vcpu.ts';
+
+/** Instructions per interpreter call: how often the loop looks at timers and the clock. */
+const SLICE = 20_000;
+/** How often (host ms) the loop yields to the host's event loop. */
+const YIELD_MS = 10;
+const TIMEBASE_HZ = 10_000_000;
+
+export interface HypervisorOptions {
+  /** Machine memory for all domains together (guest RAM plus page tables). */
+  memoryBytes: number;
+  /** vCPU state blocks to reserve (default 32). */
+  maxVcpus?: number;
+  clock: Clock;
+  scheduler?: SchedOps;
+}
+
+export interface DomainCreateOptions {
+  name: string;
+  memoryBytes: number;
+  vcpus: number;
+  weight?: number;
+  cap?: number;
+}
+
+/** A clock that counts retired instructions (deterministic mode) and must hear about them. */
+interface InstructionClock {
+  retired: number;
+  current: { sliceExecuted: number } | undefined;
+  skipTo(ticks: number): void;
+}
+
+function isInstructionClock(c: Clock): c is Clock & InstructionClock {
+  return typeof (c as Partial<InstructionClock>).skipTo === 'function';
+}
+
+export class Hypervisor implements SbiHost {
+  readonly mem: MachineMemory;
+  readonly frames: FrameAllocator;
+  readonly code: CodeCache;
+  readonly clock: Clock;
+  readonly sched: SchedOps;
+  readonly domains = new Map<number, Domain>();
+  private readonly freeBlocks: number[] = [];
+  private readonly noDevices = new Bus();
+  private nextDomId = 1;
+  private stopRequested = false;
+  private running = false;
+  private preempt = false;
+  private wakeUp: (() => void) | undefined;
+  private readonly iclock: InstructionClock | undefined;
+
+  constructor(opts: HypervisorOptions) {
+    warmUpInterpreter();
+    const maxVcpus = opts.maxVcpus ?? 32;
+    this.mem = new MachineMemory({ harts: maxVcpus, ramBase: 0x8000_0000, ramBytes: opts.memoryBytes });
+    this.frames = new FrameAllocator(this.mem);
+    this.code = new CodeCache(this.mem.ramPages);
+    this.clock = opts.clock;
+    this.iclock = isInstructionClock(opts.clock) ? opts.clock : undefined;
+    this.sched = opts.scheduler ?? createCreditScheduler({ pcpus: 1 });
+    for (let i = maxVcpus - 1; i >= 0; i--) this.freeBlocks.push(i);
+    this.code.onNewCodePage = (page) => {
+      for (const d of this.domains.values()) for (const v of d.vcpus) v.hart.dropStoreEntriesFor(page);
+    };
+  }
+
+  /** Milliseconds of machine time (the scheduler's clock). */
+  nowMs(): number {
+    return this.clock.mtime() / (TIMEBASE_HZ / 1000);
+  }
+
+  mtime(): number {
+    return this.clock.mtime();
+  }
+
+  // ---- domains -----------------------------------------------------------------------------
+
+  /** Creates a paused domain with its memory mapped and its vCPUs stopped. */
+  createDomain(o: DomainCreateOptions): Domain {
+    if (o.vcpus > this.freeBlocks.length) {
+      throw new RangeError(`domain ${o.name} needs ${o.vcpus} vCPUs but only ${this.freeBlocks.length} are free`);
+    }
+    const id = this.nextDomId++ as DomId;
+    const d = new Domain(id, o.name, o.memoryBytes, o.vcpus, this.frames, this.mem, this.code, this.clock);
+    if (o.weight !== undefined) d.weight = o.weight;
+    if (o.cap !== undefined) d.cap = o.cap;
+    const env = { mem: this.mem, bus: this.noDevices, code: this.code, clock: this.clock };
+    for (let i = 0; i < o.vcpus; i++) {
+      const v = new Vcpu(d, i, this.freeBlocks.pop()!, env);
+      v.hart.onWake = () => this.wake(v);
+      d.vcpus.push(v);
+      this.sched.insert(v, 0);
+    }
+    d.wakeHook = (v, wakeable) => {
+      if (wakeable) this.wake(v);
+    };
+    this.domains.set(id, d);
+    return d;
+  }
+
+  /** Lets a paused domain run (its started vCPUs become runnable). */
+  unpause(d: Domain): void {
+    if (d.state !== 'paused') return;
+    d.state = 'running';
+    for (const v of d.vcpus) if (v.hsm === HartState.STARTED) this.wake(v);
+  }
+
+  pause(d: Domain): void {
+    if (d.state !== 'running') return;
+    d.state = 'paused';
+    for (const v of d.vcpus) this.block(v);
+  }
+
+  /** Removes a domain and returns its memory to the machine. */
+  destroyDomain(d: Domain): void {
+    if (!this.domains.has(d.id)) return;
+    d.state = 'dying';
+    for (const v of d.vcpus) {
+      if (!v.blocked) this.sched.sleep(v, this.nowMs());
+      this.sched.remove(v);
+      this.freeBlocks.push(v.hart.id);
+    }
+    this.domains.delete(d.id);
+    d.release();
+    this.kick();
+  }
+
+  // ---- SbiHost -----------------------------------------------------------------------------
+
+  wake(v: Vcpu): void {
+    if (!v.blocked || v.hsm !== HartState.STARTED || v.domain.state !== 'running') return;
+    v.blocked = false;
+    const now = this.nowMs();
+    v.runnableSince = now;
+    this.sched.wake(v, now);
+    if (this.sched.shouldPreempt(v.pcpu, now)) this.preempt = true;
+    this.kick();
+  }
+
+  stop(v: Vcpu): void {
+    this.block(v);
+  }
+
+  consoleRead(d: Domain): number {
+    return d.sbiInput.length ? d.sbiInput.shift()! : -1;
+  }
+
+  private block(v: Vcpu): void {
+    if (v.blocked) return;
+    v.blocked = true;
+    this.sched.sleep(v, this.nowMs());
+  }
+
+  /** Wakes the pCPU loop if it sleeps. */
+  kick(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  // ---- the pCPU loop -------------------------------------------------------------------------
+
+  /** Stops `run()` at its next check. */
+  stopRunning(): void {
+    this.stopRequested = true;
+    for (const d of this.domains.values()) for (const v of d.vcpus) v.hart.yieldRequest = true;
+    this.kick();
+  }
+
+  /** Runs the pCPU until `stopRunning()`. */
+  async run(): Promise<void> {
+    if (this.running) throw new Error('Hypervisor.run() is already running');
+    this.running = true;
+    this.stopRequested = false;
+    let prev: Vcpu | undefined;
+    let lastYield = performance.now();
+    try {
+      while (!this.stopRequested) {
+        const now = this.nowMs();
+        this.pollTimers();
+        this.sched.tick(now);
+        this.preempt = false;
+        const pick = this.sched.pick(0, now, prev);
+        prev = undefined;
+        const v = pick.vcpu as Vcpu | undefined;
+        if (!v) {
+          this.flushConsoles();
+          await this.idle(pick.sliceMs);
+          lastYield = performance.now();
+          continue;
+        }
+        if (v.runnableSince >= 0) {
+          v.stealMs += Math.max(0, now - v.runnableSince);
+          v.runnableSince = -1;
+          this.writeSteal(v);
+        }
+        const stillRunnable = this.runVcpu(v, now + pick.sliceMs);
+        const end = this.nowMs();
+        v.runMs += end - now;
+        this.sched.account(v, end - now, end);
+        if (stillRunnable) {
+          prev = v;
+          v.runnableSince = end;
+        }
+        if (performance.now() - lastYield >= YIELD_MS) {
+          this.flushConsoles();
+          await yieldToHost();
+          lastYield = performance.now();
+        }
+      }
+    } finally {
+      this.running = false;
+      this.flushConsoles();
+    }
+  }
+
+  /** Runs `v` until `untilMs`; returns whether it is still runnable. */
+  private runVcpu(v: Vcpu, untilMs: number): boolean {
+    const h = v.hart;
+    const S = h.S;
+    const vc = this.iclock;
+    let budgetUntil = performance.now() + YIELD_MS;
+    for (;;) {
+      if (v.domain.state !== 'running' || v.hsm !== HartState.STARTED || this.stopRequested) {
+        if (!v.blocked) this.block(v);
+        return false;
+      }
+      this.pollTimer(v);
+      if (S[HS.WFI]) {
+        if (!h.wakeable()) {
+          this.block(v);
+          return false;
+        }
+        S[HS.WFI] = 0;
+        h.irqCheck = true;
+      }
+      if (vc) vc.current = h;
+      const n = run(h, SLICE);
+      if (vc) {
+        vc.current = undefined;
+        vc.retired += n;
+      }
+      h.S[HS.RES_VALID] = 0;
+      if (S[HS.EXIT_CAUSE] !== -1) handleExit(this, v);
+      if (this.preempt || this.nowMs() >= untilMs || performance.now() >= budgetUntil) {
+        return v.domain.state === 'running' && v.hsm === HartState.STARTED && !this.stopRequested;
+      }
+      budgetUntil = Math.min(budgetUntil, performance.now() + YIELD_MS);
+    }
+  }
+
+  /** Arms VSTIP for `v` when its guest timer deadline has passed. */
+  private pollTimer(v: Vcpu): void {
+    if (v.timerDeadline !== Infinity && this.clock.mtime() >= v.timerDeadline) {
+      v.timerDeadline = Infinity;
+      if (v.inject(Irq.VSTIP)) this.wake(v);
+    }
+  }
+
+  private pollTimers(): void {
+    for (const d of this.domains.values()) {
+      if (d.state !== 'running') continue;
+      d.rtc.poll();
+      for (const v of d.vcpus) this.pollTimer(v);
+    }
+  }
+
+  private flushConsoles(): void {
+    for (const d of this.domains.values()) d.flushConsole();
+  }
+
+  /** Nothing to run: sleep (or, with a deterministic clock, skip time) to the next event. */
+  private idle(sliceMs: number): Promise<void> {
+    let deadline = Infinity;
+    for (const d of this.domains.values()) {
+      if (d.state !== 'running') continue;
+      for (const v of d.vcpus) if (v.hsm === HartState.STARTED) deadline = Math.min(deadline, v.timerDeadline);
+      const alarm = d.rtc.nextAlarmNs();
+      if (alarm !== Infinity) {
+        deadline = Math.min(deadline, this.clock.mtime() + ((alarm - this.clock.wallClockNs()) * TIMEBASE_HZ) / 1e9);
+      }
+    }
+    let ms = ((deadline - this.clock.mtime()) * 1000) / TIMEBASE_HZ;
+    if (sliceMs !== Infinity) ms = Math.min(ms, sliceMs);
+    if (this.iclock && ms !== Infinity) {
+      this.iclock.skipTo(this.clock.mtime() + Math.ceil((ms * TIMEBASE_HZ) / 1000));
+      return Promise.resolve();
+    }
+    ms = Math.max(0, Math.min(ms, 100));
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        this.wakeUp = undefined;
+        resolve();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** Writes the steal-time record (SBI STA) of `v`, if the guest registered one. */
+  private writeSteal(v: Vcpu): void {
+    if (v.staGpa < 0) return;
+    const m = v.domain.memory;
+    const seq = m.readU32(v.staGpa) ?? 0;
+    const stealNs = Math.round(v.stealMs * 1e6);
+    m.writeU32(v.staGpa, (seq + 1) >>> 0);
+    m.writeU64(v.staGpa + 8, stealNs >>> 0, Math.floor(stealNs / 4294967296));
+    m.writeU32(v.staGpa, (seq + 2) >>> 0);
+  }
+}
+
+/** Lets the host event loop run (I/O callbacks) and comes back as soon as possible. */
+function yieldToHost(): Promise<void> {
+  const si = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  if (si) return new Promise((resolve) => si(resolve));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * A domain's P2M: the map from its guest frames (GFNs) to machine frames (MFNs), kept as a real
+ * G-stage page table (Sv39x4) in hypervisor-owned machine frames — what the domain's vCPUs'
+ * `hgatp` points at, so that the MMU's ordinary two-stage walk enforces isolation: a guest can
+ * only reach frames its P2M maps. A flat mirror (`mfnOf`) answers lookups for the hypervisor's
+ * own accesses to guest memory without walking the table.
+ *
+ * Leaves are 4 KiB, user (the G-stage checks every access as U-mode), with A and D set so the
+ * hardware never needs to write them. Changing a mapping requires flushing the combined soft
+ * TLBs of the domain's vCPUs (the caller's job: it knows which vCPUs exist).
+ */
+import type { FrameAllocator, Mfn } from './frames.ts';
+
+export type Gfn = number & { readonly __brand: 'Gfn' };
+
+export const enum P2mPerm {
+  R = 2,
+  W = 4,
+  X = 8,
+  RWX = 14,
+}
+
+const PTE_V = 1;
+const PTE_U = 16;
+const PTE_A = 64;
+const PTE_D = 128;
+const TWO22 = 4194304;
+
+export class P2m {
+  /** Root table: 4 frames, 16 KiB aligned (Sv39x4). */
+  readonly root: Mfn;
+  /** Every frame this P2M allocated for its own tables (freed on destroy). */
+  private readonly tableFrames: Mfn[] = [];
+  /** gfn → mfn, for gfns in [baseGfn, baseGfn + mirror.length); -1 = unmapped. */
+  private readonly mirror: Int32Array;
+
+  constructor(
+    private readonly frames: FrameAllocator,
+    readonly baseGfn: number,
+    spanFrames: number,
+  ) {
+    this.root = frames.allocContiguous(4, 4);
+    for (let i = 0; i < 4; i++) this.tableFrames.push((this.root + i) as Mfn);
+    this.mirror = new Int32Array(spanFrames).fill(-1);
+  }
+
+  /** The hgatp value (MODE = Sv39x4, VMID 0) as lo/hi halves. */
+  hgatp(): { lo: number; hi: number } {
+    const ppn = this.frames.paOf(this.root) / 4096;
+    return { lo: ppn >>> 0, hi: (8 << 28) | Math.floor(ppn / 4294967296) };
+  }
+
+  mfnOf(gfn: number): Mfn | -1 {
+    const i = gfn - this.baseGfn;
+    if (i < 0 || i >= this.mirror.length) return -1;
+    return this.mirror[i]! as Mfn | -1;
+  }
+
+  /** Maps gfn → mfn with `perm`. */
+  map(gfn: Gfn, mfn: Mfn, perm: P2mPerm = P2mPerm.RWX): void {
+    const i = gfn - this.baseGfn;
+    if (i < 0 || i >= this.mirror.length) throw new RangeError(`gfn 0x${gfn.toString(16)} is outside this P2M's span`);
+    const slot = this.leafSlot(gfn, true);
+    const ppn = this.frames.paOf(mfn) / 4096;
+    const i32 = this.frames.mem.i32;
+    i32[slot >>> 2] = (((ppn % TWO22) << 10) | perm | PTE_V | PTE_U | PTE_A | PTE_D) | 0;
+    i32[(slot >>> 2) + 1] = Math.floor(ppn / TWO22);
+    this.mirror[i] = mfn;
+  }
+
+  /** Removes a mapping (the frame itself is the caller's). */
+  unmap(gfn: Gfn): void {
+    const slot = this.leafSlot(gfn, false);
+    if (slot >= 0) {
+      this.frames.mem.i32[slot >>> 2] = 0;
+      this.frames.mem.i32[(slot >>> 2) + 1] = 0;
+    }
+    const i = gfn - this.baseGfn;
+    if (i >= 0 && i < this.mirror.length) this.mirror[i] = -1;
+  }
+
+  /** Frees the page-table frames (not the mapped frames). */
+  destroy(): void {
+    for (const f of this.tableFrames) this.frames.freeFrame(f);
+    this.tableFrames.length = 0;
+  }
+
+  /** Host byte offset of gfn's leaf PTE, creating intermediate tables when `create`; -1 if absent. */
+  private leafSlot(gfn: number, create: boolean): number {
+    const i32 = this.frames.mem.i32;
+    // Sv39x4: VPN[2] = gfn bits 28:18 (11 bits), VPN[1] = 17:9, VPN[0] = 8:0.
+    let table = this.frames.offsetOf(this.root);
+    const idx = [Math.floor(gfn / 262144) & 0x7ff, Math.floor(gfn / 512) & 511, gfn & 511];
+    for (let level = 0; level < 2; level++) {
+      const slot = table + idx[level]! * 8;
+      const lo = i32[slot >>> 2]!;
+      const hi = i32[(slot >>> 2) + 1]!;
+      if (lo & PTE_V) {
+        const ppn = (lo >>> 10) + (hi & 0x3fffff) * TWO22;
+        table = this.frames.mem.ramOffset + (ppn * 4096 - this.frames.mem.ramBase);
+        continue;
+      }
+      if (!create) return -1;
+      const t = this.frames.alloc();
+      this.tableFrames.push(t);
+      const ppn = this.frames.paOf(t) / 4096;
+      i32[slot >>> 2] = (((ppn % TWO22) << 10) | PTE_V) | 0;
+      i32[(slot >>> 2) + 1] = Math.floor(ppn / TWO22);
+      table = this.frames.offsetOf(t);
+    }
+    return table + idx[2]! * 8;
+  }
+}

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { MachineMemory } from '../machine/memory.ts';
+import { FrameAllocator, type Mfn } from './frames.ts';
+import { P2m, type Gfn } from './p2m.ts';
+
+function setup(frames = 256) {
+  const mem = new MachineMemory({ harts: 1, ramBase: 0x8000_0000, ramBytes: frames * 4096 });
+  return { mem, alloc: new FrameAllocator(mem) };
+}
+
+test('the P2M is a Sv39x4 table the MMU walks: gfn → mfn with U, R, W, X, A, D', () => {
+  const { mem, alloc } = setup();
+  const p2m = new P2m(alloc, 0x80000, 16);
+  assert.equal(p2m.root % 4, 0, 'root is 16 KiB aligned');
+  const mfn = alloc.alloc();
+  p2m.map(0x80003 as Gfn, mfn);
+  assert.equal(p2m.mfnOf(0x80003), mfn);
+  assert.equal(p2m.mfnOf(0x80004), -1);
+  // Walk by hand: root index = gfn >> 18, then (gfn >> 9) & 511, then gfn & 511.
+  const i32 = mem.i32;
+  const gfn = 0x80003;
+  let table = alloc.offsetOf(p2m.root);
+  for (const idx of [Math.floor(gfn / 262144), Math.floor(gfn / 512) & 511]) {
+    const lo = i32[(table + idx * 8) >>> 2]!;
+    assert.equal(lo & 0xf, 1, 'pointer PTE: V only');
+    table = mem.ramOffset + ((lo >>> 10) * 4096 - mem.ramBase);
+  }
+  const leaf = i32[(table + (gfn & 511) * 8) >>> 2]!;
+  assert.equal(leaf & 0xff, 1 | 2 | 4 | 8 | 16 | 64 | 128);
+  assert.equal((leaf >>> 10) * 4096, alloc.paOf(mfn));
+  const hg = p2m.hgatp();
+  assert.equal(hg.hi >>> 28, 8, 'Sv39x4');
+  assert.equal(hg.lo * 4096, alloc.paOf(p2m.root));
+});
+
+test('unmap removes the leaf; destroy returns the table frames', () => {
+  const { alloc } = setup();
+  const before = alloc.free;
+  const p2m = new P2m(alloc, 0x80000, 4);
+  const frames: Mfn[] = [];
+  for (let i = 0; i < 4; i++) {
+    frames.push(alloc.alloc());
+    p2m.map((0x80000 + i) as Gfn, frames[i]!);
+  }
+  p2m.unmap(0x80001 as Gfn);
+  assert.equal(p2m.mfnOf(0x80001), -1);
+  p2m.destroy();
+  for (const f of frames) alloc.freeFrame(f);
+  assert.equal(alloc.free, before);
+  assert.throws(() => alloc.freeFrame(frames[0]!), /freed twice/);
+});

@@ -1,0 +1,111 @@
+/**
+ * The domain builder: turns a plain config into a running domain — creates it in the
+ * hypervisor, loads the kernel and initrd into its memory where the `virt` board's boot
+ * protocol puts them (kernel at 0x8020_0000, initrd at kernel + min(RAM/2, 128 MiB), DTB below
+ * the end of RAM), writes the device tree, attaches virtio devices (disks, entropy, a console)
+ * as IOREQ servers on the virtio-mmio slots, and starts vCPU 0 at the kernel entry with
+ * a0 = 0, a1 = the DTB. No firmware runs in the guest: the hypervisor is its SBI.
+ */
+import { UserError } from '../common/errors.ts';
+import { checkKernel, isElf } from '../machine/loader.ts';
+import type { BlockBackend } from '../machine/virtio/blk.ts';
+import { VirtioBlk } from '../machine/virtio/blk.ts';
+import { VirtioConsole } from '../machine/virtio/console.ts';
+import type { VirtioDeviceModel } from '../machine/virtio/device.ts';
+import { VirtioMmio } from '../machine/virtio/mmio.ts';
+import { VirtioRng } from '../machine/virtio/rng.ts';
+import { GUEST_RAM_BASE, GUEST_VIRTIO_BASE, GUEST_VIRTIO_SLOTS, type Domain } from '../hypervisor/domain.ts';
+import type { Hypervisor } from '../hypervisor/hypervisor.ts';
+import { buildGuestFdt } from './guest_fdt.ts';
+
+export const KERNEL_OFFSET = 0x20_0000;
+
+export interface DomainConfig {
+  name: string;
+  memoryBytes: number;
+  vcpus: number;
+  kernel: Uint8Array;
+  kernelName?: string;
+  initrd?: Uint8Array;
+  cmdline: string;
+  disks?: BlockBackend[];
+  /** Also give the guest a virtio console (hvc0). */
+  virtioConsole?: boolean;
+  weight?: number;
+  cap?: number;
+  /** Random bytes for the DTB rng-seed and virtio-rng. */
+  random: (dst: Uint8Array) => void;
+}
+
+/** Creates, loads and starts (unpaused) a domain from `cfg`. */
+export function buildDomain(hv: Hypervisor, cfg: DomainConfig): Domain {
+  checkKernel(cfg.kernel, cfg.kernelName ?? 'image');
+  if (isElf(cfg.kernel)) {
+    throw new UserError(`kernel ${cfg.kernelName ?? ''} is an ELF file; a hosted domain boots a Linux Image (arch/riscv/boot/Image)`);
+  }
+  const kernelBase = GUEST_RAM_BASE + KERNEL_OFFSET;
+  const initrdStart = kernelBase + Math.min(cfg.memoryBytes / 2, 128 * 1024 * 1024);
+  const needed = (cfg.initrd ? initrdStart + cfg.initrd.length : kernelBase + cfg.kernel.length) - GUEST_RAM_BASE;
+  if (needed + (4 << 20) > cfg.memoryBytes) {
+    throw new UserError(
+      `domain ${cfg.name}: kernel and initrd do not fit in ${cfg.memoryBytes >> 20} MiB; give it at least ${Math.ceil(needed / (1 << 20)) + 8} MiB`,
+    );
+  }
+  const d = hv.createDomain({
+    name: cfg.name,
+    memoryBytes: cfg.memoryBytes,
+    vcpus: cfg.vcpus,
+    ...(cfg.weight !== undefined && { weight: cfg.weight }),
+    ...(cfg.cap !== undefined && { cap: cfg.cap }),
+  });
+  try {
+    const hvc = /(^|\s)console=hvc0(\s|,|$)/.test(cfg.cmdline) && !cfg.virtioConsole;
+    d.consoleKind = hvc ? 'sbi' : 'uart';
+    load(d, kernelBase, cfg.kernel, 'kernel');
+    let initrd: { start: number; end: number } | undefined;
+    if (cfg.initrd) {
+      load(d, initrdStart, cfg.initrd, 'initrd');
+      initrd = { start: initrdStart, end: initrdStart + cfg.initrd.length };
+    }
+    const seed = new Uint8Array(32);
+    cfg.random(seed);
+    const dtb = buildGuestFdt({
+      vcpus: cfg.vcpus,
+      memoryBytes: cfg.memoryBytes,
+      cmdline: cfg.cmdline,
+      ...(initrd && { initrd }),
+      stdout: hvc ? 'sbi' : 'uart',
+      rngSeed: seed,
+    });
+    const end = GUEST_RAM_BASE + cfg.memoryBytes;
+    const dtbAddr = Math.floor((end - dtb.length) / (2 << 20)) * (2 << 20);
+    load(d, dtbAddr, dtb, 'device tree');
+
+    const models: VirtioDeviceModel[] = [];
+    for (const disk of cfg.disks ?? []) models.push(new VirtioBlk(disk));
+    models.push(new VirtioRng(cfg.random));
+    if (cfg.virtioConsole) {
+      const con = new VirtioConsole((bytes) => d.consoleWrite(bytes));
+      models.push(con);
+      d.virtioConsole = con;
+    }
+    if (models.length > GUEST_VIRTIO_SLOTS) {
+      throw new UserError(`domain ${cfg.name} asks for ${models.length} virtio devices; a domain has ${GUEST_VIRTIO_SLOTS} slots`);
+    }
+    for (let i = 0; i < GUEST_VIRTIO_SLOTS; i++) {
+      d.registerIoreq(GUEST_VIRTIO_BASE + i * 0x1000, new VirtioMmio(models[i] ?? null, d.memory, d.irqLine(1 + i)));
+    }
+    d.vcpus[0]!.start(kernelBase >>> 0, 0, dtbAddr);
+    hv.unpause(d);
+    return d;
+  } catch (e) {
+    hv.destroyDomain(d);
+    throw e;
+  }
+}
+
+function load(d: Domain, gpa: number, bytes: Uint8Array, what: string): void {
+  if (!d.memory.write(gpa, bytes)) {
+    throw new UserError(`domain ${d.name}: the ${what} (${bytes.length} bytes) does not fit in its memory at 0x${gpa.toString(16)}`);
+  }
+}
