@@ -36,8 +36,12 @@ test('missing files are named with the fix', () => {
     /^domus: kernel \/nonexistent\/Image does not exist; pass an existing file$/,
   );
   refused(
-    domus('run', '--firmware', join(dir, 'nope.bin')),
+    domus('run', '--bare', '--firmware', join(dir, 'nope.bin')),
     /^domus: firmware .*nope\.bin does not exist; pass an existing file$/,
+  );
+  refused(
+    domus('run', '--firmware', process.execPath),
+    /^domus: --firmware only applies to the bare board; add --bare/,
   );
   refused(domus('run-test', '/nonexistent/test.elf'), /^domus: test \/nonexistent\/test\.elf does not exist/);
 });
@@ -57,7 +61,7 @@ test('a kernel or firmware that is not RISC-V is refused', () => {
   writeFileSync(text, 'hello, this is not a kernel at all\n'.repeat(10));
   refused(domus('run', '--kernel', text), /^domus: kernel .*notes\.txt is not a RISC-V Linux Image/);
   refused(
-    domus('run', '--firmware', process.execPath),
+    domus('run', '--bare', '--firmware', process.execPath),
     /^domus: firmware .* is an ELF file for machine 62, not RISC-V/,
   );
 });

@@ -42,9 +42,7 @@ export type DomainState = 'running' | 'paused' | 'shutdown' | 'dying';
 
 /** Why a domain stopped: the guest powered off (with an exit code), rebooted, or crashed. */
 export type ShutdownReason =
-  | { kind: 'poweroff'; code: number }
-  | { kind: 'reboot' }
-  | { kind: 'crash'; detail: string };
+  { kind: 'poweroff'; code: number } | { kind: 'reboot' } | { kind: 'crash'; detail: string };
 
 export class Domain implements SchedDomain {
   state: DomainState = 'paused';
@@ -84,7 +82,8 @@ export class Domain implements SchedDomain {
     clock: Clock,
   ) {
     const pages = memoryBytes / 4096;
-    if (!Number.isInteger(pages) || pages <= 0) throw new RangeError(`domain memory ${memoryBytes} is not whole pages`);
+    if (!Number.isInteger(pages) || pages <= 0)
+      throw new RangeError(`domain memory ${memoryBytes} is not whole pages`);
     if (frames.free < pages + 64) {
       throw new RangeError(
         `domain ${name} needs ${memoryBytes >> 20} MiB but machine memory has ${(frames.free * 4096) >> 20} MiB free`,
@@ -96,6 +95,9 @@ export class Domain implements SchedDomain {
       this.ram.push(mfn);
       this.p2m.map((GUEST_RAM_BASE / 4096 + i) as Gfn, mfn);
     }
+    this.p2m.onChange = () => {
+      for (const v of this.vcpus) v.hart.flushGStage();
+    };
     this.memory = new DomainMemory(mem, this.p2m, code);
     this.plic = new Plic({
       numSources: GUEST_PLIC_SOURCES,

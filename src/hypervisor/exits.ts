@@ -37,7 +37,12 @@ export function handleExit(host: SbiHost, v: Vcpu): void {
     case Cause.LOAD_GUEST_PAGE_FAULT:
     case Cause.STORE_GUEST_PAGE_FAULT:
       if (!emulateMmio(v, cause === Cause.STORE_GUEST_PAGE_FAULT)) {
-        v.hart.enterVs(cause === Cause.STORE_GUEST_PAGE_FAULT ? Cause.STORE_ACCESS : Cause.LOAD_ACCESS, false, tvalLo, tvalHi);
+        v.hart.enterVs(
+          cause === Cause.STORE_GUEST_PAGE_FAULT ? Cause.STORE_ACCESS : Cause.LOAD_ACCESS,
+          false,
+          tvalLo,
+          tvalHi,
+        );
       }
       return;
     case Cause.INSN_GUEST_PAGE_FAULT:
@@ -61,7 +66,8 @@ function emulateMmio(v: Vcpu, isStore: boolean): boolean {
   const S = h.S;
   const htinst = S[HS.EXIT_HTINST]!;
   if (htinst === 0 || (htinst & 1) === 0) return false;
-  const gpa = ((S[HS.EXIT_HTVAL_HI]! >>> 0) * TWO32 + (S[HS.EXIT_HTVAL_LO]! >>> 0)) * 4 + (S[HS.EXIT_TVAL_LO]! & 3);
+  const gpa =
+    ((S[HS.EXIT_HTVAL_HI]! >>> 0) * TWO32 + (S[HS.EXIT_HTVAL_LO]! >>> 0)) * 4 + (S[HS.EXIT_TVAL_LO]! & 3);
   const insn = htinst | 2; // a compressed instruction's transformation has bit 1 clear
   const len = htinst & 2 ? 4 : 2;
   const opcode = insn & 0x7f;
@@ -87,7 +93,7 @@ function emulateMmio(v: Vcpu, isStore: boolean): boolean {
     h.setX(rd, lo, hi);
   }
   const pcLo = (S[HS.PC_LO]! + len) | 0;
-  if ((pcLo >>> 0) < len) S[HS.PC_HI] = (S[HS.PC_HI]! + 1) | 0;
+  if (pcLo >>> 0 < len) S[HS.PC_HI] = (S[HS.PC_HI]! + 1) | 0;
   S[HS.PC_LO] = pcLo;
   h.irqCheck = true;
   return true;

@@ -34,12 +34,12 @@ export class DomainMemory implements GuestMemory {
   /** Calls `f(hostOffset, chunkLength, done)` for each frame piece of [gpa, gpa+len); false if any is unmapped. */
   private chunks(gpa: number, len: number, f: (off: number, n: number, done: number) => void): boolean {
     // Check the whole range first: a failed access must not be half done.
-    for (let done = 0; done < len; ) {
+    for (let done = 0; done < len;) {
       const n = Math.min(len - done, 4096 - ((gpa + done) % 4096));
       if (this.offset(gpa + done, n) < 0) return false;
       done += n;
     }
-    for (let done = 0; done < len; ) {
+    for (let done = 0; done < len;) {
       const n = Math.min(len - done, 4096 - ((gpa + done) % 4096));
       f(this.offset(gpa + done, n), n, done);
       done += n;

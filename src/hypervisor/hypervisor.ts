@@ -108,7 +108,9 @@ export class Hypervisor implements SbiHost {
   /** Creates a paused domain with its memory mapped and its vCPUs stopped. */
   createDomain(o: DomainCreateOptions): Domain {
     if (o.vcpus > this.freeBlocks.length) {
-      throw new RangeError(`domain ${o.name} needs ${o.vcpus} vCPUs but only ${this.freeBlocks.length} are free`);
+      throw new RangeError(
+        `domain ${o.name} needs ${o.vcpus} vCPUs but only ${this.freeBlocks.length} are free`,
+      );
     }
     const id = this.nextDomId++ as DomId;
     const d = new Domain(id, o.name, o.memoryBytes, o.vcpus, this.frames, this.mem, this.code, this.clock);
@@ -272,7 +274,9 @@ export class Hypervisor implements SbiHost {
       }
       h.S[HS.RES_VALID] = 0;
       if (S[HS.EXIT_CAUSE] !== -1) handleExit(this, v);
-      if (this.preempt || this.nowMs() >= untilMs || performance.now() >= budgetUntil) {
+      // The host-time budget keeps the event loop responsive; a deterministic run goes by
+      // virtual time alone, so that where slices end never depends on host speed.
+      if (this.preempt || this.nowMs() >= untilMs || (!vc && performance.now() >= budgetUntil)) {
         return v.domain.state === 'running' && v.hsm === HartState.STARTED && !this.stopRequested;
       }
       budgetUntil = Math.min(budgetUntil, performance.now() + YIELD_MS);
@@ -304,10 +308,14 @@ export class Hypervisor implements SbiHost {
     let deadline = Infinity;
     for (const d of this.domains.values()) {
       if (d.state !== 'running') continue;
-      for (const v of d.vcpus) if (v.hsm === HartState.STARTED) deadline = Math.min(deadline, v.timerDeadline);
+      for (const v of d.vcpus)
+        if (v.hsm === HartState.STARTED) deadline = Math.min(deadline, v.timerDeadline);
       const alarm = d.rtc.nextAlarmNs();
       if (alarm !== Infinity) {
-        deadline = Math.min(deadline, this.clock.mtime() + ((alarm - this.clock.wallClockNs()) * TIMEBASE_HZ) / 1e9);
+        deadline = Math.min(
+          deadline,
+          this.clock.mtime() + ((alarm - this.clock.wallClockNs()) * TIMEBASE_HZ) / 1e9,
+        );
       }
     }
     let ms = ((deadline - this.clock.mtime()) * 1000) / TIMEBASE_HZ;

@@ -33,6 +33,11 @@ export class P2m {
   private readonly tableFrames: Mfn[] = [];
   /** gfn → mfn, for gfns in [baseGfn, baseGfn + mirror.length); -1 = unmapped. */
   private readonly mirror: Int32Array;
+  /**
+   * Called after a mapping that existed was changed or removed, so that whoever caches
+   * translations through this P2M (the vCPUs' TLBs and G-stage caches) forgets them.
+   */
+  onChange: (gfn: Gfn) => void = () => {};
 
   constructor(
     private readonly frames: FrameAllocator,
@@ -59,13 +64,16 @@ export class P2m {
   /** Maps gfn → mfn with `perm`. */
   map(gfn: Gfn, mfn: Mfn, perm: P2mPerm = P2mPerm.RWX): void {
     const i = gfn - this.baseGfn;
-    if (i < 0 || i >= this.mirror.length) throw new RangeError(`gfn 0x${gfn.toString(16)} is outside this P2M's span`);
+    if (i < 0 || i >= this.mirror.length)
+      throw new RangeError(`gfn 0x${gfn.toString(16)} is outside this P2M's span`);
     const slot = this.leafSlot(gfn, true);
     const ppn = this.frames.paOf(mfn) / 4096;
     const i32 = this.frames.mem.i32;
-    i32[slot >>> 2] = (((ppn % TWO22) << 10) | perm | PTE_V | PTE_U | PTE_A | PTE_D) | 0;
+    i32[slot >>> 2] = ((ppn % TWO22) << 10) | perm | PTE_V | PTE_U | PTE_A | PTE_D | 0;
     i32[(slot >>> 2) + 1] = Math.floor(ppn / TWO22);
+    const old = this.mirror[i]!;
     this.mirror[i] = mfn;
+    if (old !== -1) this.onChange(gfn);
   }
 
   /** Removes a mapping (the frame itself is the caller's). */
@@ -76,7 +84,10 @@ export class P2m {
       this.frames.mem.i32[(slot >>> 2) + 1] = 0;
     }
     const i = gfn - this.baseGfn;
-    if (i >= 0 && i < this.mirror.length) this.mirror[i] = -1;
+    if (i >= 0 && i < this.mirror.length && this.mirror[i] !== -1) {
+      this.mirror[i] = -1;
+      this.onChange(gfn);
+    }
   }
 
   /** Frees the page-table frames (not the mapped frames). */
@@ -104,7 +115,7 @@ export class P2m {
       const t = this.frames.alloc();
       this.tableFrames.push(t);
       const ppn = this.frames.paOf(t) / 4096;
-      i32[slot >>> 2] = (((ppn % TWO22) << 10) | PTE_V) | 0;
+      i32[slot >>> 2] = ((ppn % TWO22) << 10) | PTE_V | 0;
       i32[(slot >>> 2) + 1] = Math.floor(ppn / TWO22);
       table = this.frames.offsetOf(t);
     }

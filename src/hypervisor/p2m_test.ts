@@ -50,3 +50,35 @@ test('unmap removes the leaf; destroy returns the table frames', () => {
   assert.equal(alloc.free, before);
   assert.throws(() => alloc.freeFrame(frames[0]!), /freed twice/);
 });
+
+test('a freed frame comes back zeroed, whether scrubbed on allocation or while idle', () => {
+  const { mem, alloc } = setup(8);
+  const all: Mfn[] = [];
+  for (let i = 0; i < 8; i++) all.push(alloc.alloc());
+  for (const f of all) mem.u8.fill(0xa5, alloc.offsetOf(f), alloc.offsetOf(f) + 4096);
+  for (const f of all) alloc.freeFrame(f);
+  assert.equal(alloc.scrubIdle(3), 3);
+  const again: Mfn[] = [];
+  for (let i = 0; i < 8; i++) again.push(alloc.alloc());
+  for (const f of again) {
+    const page = mem.u8.subarray(alloc.offsetOf(f), alloc.offsetOf(f) + 4096);
+    assert.ok(
+      page.every((b) => b === 0),
+      `frame ${f} still holds data`,
+    );
+  }
+  assert.equal(alloc.scrubIdle(8), 0, 'nothing left to scrub');
+});
+
+test('changing or removing a mapping tells the P2M’s users (they flush cached translations)', () => {
+  const { alloc } = setup();
+  const p2m = new P2m(alloc, 0x80000, 4);
+  const changed: number[] = [];
+  p2m.onChange = (g) => changed.push(g);
+  p2m.map(0x80000 as Gfn, alloc.alloc());
+  assert.deepEqual(changed, [], 'a new mapping invalidates nothing');
+  p2m.map(0x80000 as Gfn, alloc.alloc());
+  p2m.unmap(0x80000 as Gfn);
+  p2m.unmap(0x80002 as Gfn);
+  assert.deepEqual(changed, [0x80000, 0x80000]);
+});

@@ -23,8 +23,18 @@ import type { SchedVcpu } from './sched/ops.ts';
 
 /** Exceptions a guest handles itself (hedeleg): everything but VS ecalls and the faults we emulate. */
 const GUEST_EXCEPTIONS =
-  (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) |
-  (1 << 12) | (1 << 13) | (1 << 15);
+  (1 << 0) |
+  (1 << 1) |
+  (1 << 2) |
+  (1 << 3) |
+  (1 << 4) |
+  (1 << 5) |
+  (1 << 6) |
+  (1 << 7) |
+  (1 << 8) |
+  (1 << 12) |
+  (1 << 13) |
+  (1 << 15);
 
 export class Vcpu implements SchedVcpu {
   readonly hart: Hart;

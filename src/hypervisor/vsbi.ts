@@ -62,7 +62,13 @@ function ret(v: Vcpu, error: number, value = 0): void {
 }
 
 /** Targets of a hart mask: vCPUs `base + i` for each set bit i (base = -1: all vCPUs). */
-function targets(d: Domain, maskLo: number, maskHi: number, baseLo: number, baseHi: number): Vcpu[] | undefined {
+function targets(
+  d: Domain,
+  maskLo: number,
+  maskHi: number,
+  baseLo: number,
+  baseHi: number,
+): Vcpu[] | undefined {
   if (baseLo === -1 && baseHi === -1) return d.vcpus;
   const base = (baseHi >>> 0) * TWO32 + (baseLo >>> 0);
   const out: Vcpu[] = [];
@@ -88,7 +94,7 @@ export function handleSbiCall(host: SbiHost, v: Vcpu): void {
   const fid = h.X[2 * 16]! >>> 0;
   // Step past the ecall first: HSM and SRST may change what runs next.
   const lo = (h.S[HS.PC_LO]! + 4) | 0;
-  if ((lo >>> 0) < 4) h.S[HS.PC_HI] = (h.S[HS.PC_HI]! + 1) | 0;
+  if (lo >>> 0 < 4) h.S[HS.PC_HI] = (h.S[HS.PC_HI]! + 1) | 0;
   h.S[HS.PC_LO] = lo;
   switch (eid) {
     case SbiEid.BASE:

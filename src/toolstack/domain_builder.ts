@@ -41,11 +41,14 @@ export interface DomainConfig {
 export function buildDomain(hv: Hypervisor, cfg: DomainConfig): Domain {
   checkKernel(cfg.kernel, cfg.kernelName ?? 'image');
   if (isElf(cfg.kernel)) {
-    throw new UserError(`kernel ${cfg.kernelName ?? ''} is an ELF file; a hosted domain boots a Linux Image (arch/riscv/boot/Image)`);
+    throw new UserError(
+      `kernel ${cfg.kernelName ?? ''} is an ELF file; a hosted domain boots a Linux Image (arch/riscv/boot/Image)`,
+    );
   }
   const kernelBase = GUEST_RAM_BASE + KERNEL_OFFSET;
   const initrdStart = kernelBase + Math.min(cfg.memoryBytes / 2, 128 * 1024 * 1024);
-  const needed = (cfg.initrd ? initrdStart + cfg.initrd.length : kernelBase + cfg.kernel.length) - GUEST_RAM_BASE;
+  const needed =
+    (cfg.initrd ? initrdStart + cfg.initrd.length : kernelBase + cfg.kernel.length) - GUEST_RAM_BASE;
   if (needed + (4 << 20) > cfg.memoryBytes) {
     throw new UserError(
       `domain ${cfg.name}: kernel and initrd do not fit in ${cfg.memoryBytes >> 20} MiB; give it at least ${Math.ceil(needed / (1 << 20)) + 8} MiB`,
@@ -90,10 +93,15 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): Domain {
       d.virtioConsole = con;
     }
     if (models.length > GUEST_VIRTIO_SLOTS) {
-      throw new UserError(`domain ${cfg.name} asks for ${models.length} virtio devices; a domain has ${GUEST_VIRTIO_SLOTS} slots`);
+      throw new UserError(
+        `domain ${cfg.name} asks for ${models.length} virtio devices; a domain has ${GUEST_VIRTIO_SLOTS} slots`,
+      );
     }
     for (let i = 0; i < GUEST_VIRTIO_SLOTS; i++) {
-      d.registerIoreq(GUEST_VIRTIO_BASE + i * 0x1000, new VirtioMmio(models[i] ?? null, d.memory, d.irqLine(1 + i)));
+      d.registerIoreq(
+        GUEST_VIRTIO_BASE + i * 0x1000,
+        new VirtioMmio(models[i] ?? null, d.memory, d.irqLine(1 + i)),
+      );
     }
     d.vcpus[0]!.start(kernelBase >>> 0, 0, dtbAddr);
     hv.unpause(d);
@@ -106,6 +114,8 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): Domain {
 
 function load(d: Domain, gpa: number, bytes: Uint8Array, what: string): void {
   if (!d.memory.write(gpa, bytes)) {
-    throw new UserError(`domain ${d.name}: the ${what} (${bytes.length} bytes) does not fit in its memory at 0x${gpa.toString(16)}`);
+    throw new UserError(
+      `domain ${d.name}: the ${what} (${bytes.length} bytes) does not fit in its memory at 0x${gpa.toString(16)}`,
+    );
   }
 }

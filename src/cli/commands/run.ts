@@ -87,7 +87,9 @@ registerCommand({
       throw new UserError(`${(e as Error).message}; see domus help run`);
     }
     if (values.firmware !== undefined && !values.bare) {
-      throw new UserError('--firmware only applies to the bare board; add --bare (a domain boots without firmware)');
+      throw new UserError(
+        '--firmware only applies to the bare board; add --bare (a domain boots without firmware)',
+      );
     }
     const ramBytes = memoryBytes(values.memory, 256, 16);
     const vcpus = vcpuCount(values.vcpus, MAX_HARTS);
@@ -111,7 +113,8 @@ registerCommand({
       for (const spec of values.disk ?? []) {
         const [path, ...flags] = spec.split(',');
         for (const f of flags) {
-          if (f !== 'ro' && f !== 'rw') throw new UserError(`--disk ${spec}: unknown flag '${f}'; use F, F,ro or F,rw`);
+          if (f !== 'ro' && f !== 'rw')
+            throw new UserError(`--disk ${spec}: unknown flag '${f}'; use F, F,ro or F,rw`);
         }
         if (!path) throw new UserError(`--disk ${spec} has no file name; pass --disk FILE[,ro]`);
         disks.push(openBlockFile(path, { readOnly: flags.includes('ro') }));

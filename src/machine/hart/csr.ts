@@ -465,7 +465,7 @@ function write(h: Hart, csr: number, lo: number, hi: number): void {
       let mode = hi >>> 28;
       if (mode !== 0 && mode !== 8 && mode !== 9) mode = S[I_HGATP + 1]! >>> 28;
       writeSlot(h, CsrSlot.HGATP, lo & ~3, (mode << 28) | (hi & 0xfff));
-      h.flushTlb(false);
+      h.flushGStage();
       break;
     }
     case Csr.henvcfg:

@@ -22,6 +22,7 @@ import {
   F_BYTE_OFFSET,
   HART_BLOCK_BYTES,
   HC,
+  GCACHE_ENTRIES,
   HS,
   TLB_ENTRIES,
   TLB_ENTRY_I32,
@@ -117,6 +118,13 @@ export class Hart {
    */
   readonly superEntries = new Int32Array(4096);
   superCount = 0;
+  /**
+   * G-stage translation cache: for each permission kind (R, W, X) GCACHE_ENTRIES pairs of
+   * [gfn, machine page], direct-mapped. It serves the G-stage walks of TLB misses (VS-stage
+   * page-table reads above all). Flushed by hgatp writes, HFENCE.GVMA, PMP changes and the
+   * hypervisor's P2M changes (flushGStage); -1 tags are empty.
+   */
+  readonly gcache = new Int32Array(3 * GCACHE_ENTRIES * 2).fill(-1);
   /** Something may have made an interrupt pending: the run loop re-checks before continuing. */
   irqCheck = true;
   /** The run loop must return to the scheduler (WFI, power state change). */
@@ -292,6 +300,12 @@ export class Hart {
     const sup = this.superEntries;
     for (let k = 0; k < this.superCount; k++) S[sup[k]!] = 1;
     this.superCount = 0;
+  }
+
+  /** Forgets cached G-stage translations (and, since they depend on them, the guest TLB entries). */
+  flushGStage(): void {
+    this.gcache.fill(-1);
+    this.flushTlb(false);
   }
 
   /** Records a TLB entry filled from a superpage (see superEntries). */

@@ -112,8 +112,10 @@ export function execCold(h: Hart, w: number, imm: number, len: number): boolean 
       if (S[HS.VIRT]) return h.virtualInsn();
       if (priv === Priv.U) return h.illegal();
       if (op === Op.HFENCE_GVMA && priv === Priv.S && S[I_MSTATUS]! & Mstatus.TVM) return h.illegal();
-      // Guest translations are cached combined (both stages): flush all of them.
-      h.flushTlb(false);
+      // Guest translations are cached combined (both stages): flush all of them, and for
+      // HFENCE.GVMA the G-stage cache too.
+      if (op === Op.HFENCE_GVMA) h.flushGStage();
+      else h.flushTlb(false);
       advance(h, len);
       return false;
     }

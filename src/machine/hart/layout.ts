@@ -124,6 +124,8 @@ export const enum HC {
 // ---- soft TLB ---------------------------------------------------------------------------------
 
 export const TLB_BYTE_OFFSET = 0x1000;
+/** Entries per permission kind of a hart's G-stage cache (gfn → machine page). */
+export const GCACHE_ENTRIES = 256;
 /** Number of TLB modes (TlbMode). */
 export const TLB_MODES = 7;
 export const TLB_ENTRIES = 256;

@@ -34,7 +34,7 @@ import {
   I_VSSTATUS,
   type PmpRegion,
 } from './hart.ts';
-import { CsrSlot, csrIndex, HS, TLB_ENTRIES, TLB_ENTRY_I32, TlbKind } from './layout.ts';
+import { CsrSlot, csrIndex, GCACHE_ENTRIES, HS, TLB_ENTRIES, TLB_ENTRY_I32, TlbKind } from './layout.ts';
 
 const TWO32 = 4294967296;
 
@@ -110,6 +110,7 @@ export function pmpRecompute(h: Hart): void {
   }
   h.pmp = regions;
   h.flushTlb(true);
+  h.gcache.fill(-1);
 }
 
 /** Result of the last PMP check: may the whole 4 KiB page be cached with this permission? */
@@ -123,21 +124,22 @@ function pmpCheck(h: Hart, pa: number, size: number, perm: number, priv: Priv): 
   const regions = h.pmp;
   const pageLo = pa - (pa % PAGE_SIZE);
   const pageHi = pageLo + PAGE_SIZE;
+  const end = pa + size;
+  let uniform = true;
   for (let i = 0; i < regions.length; i++) {
     const r = regions[i]!;
     if (r.hi <= r.lo) continue;
-    const end = pa + size;
     if (end <= r.lo || pa >= r.hi) {
       // No match for this access; but if the region cuts into the page, the page is not uniform.
-      if (r.lo < pageHi && pageLo < r.hi) pmpPageUniform = false;
+      if (r.lo < pageHi && pageLo < r.hi) uniform = false;
       continue;
     }
-    pmpPageUniform = r.lo <= pageLo && r.hi >= pageHi;
+    pmpPageUniform = uniform && r.lo <= pageLo && r.hi >= pageHi;
     if (pa < r.lo || end > r.hi) return false; // partial match fails
     if (priv === Priv.M && (r.cfg & 0x80) === 0) return true;
     return (r.cfg & perm) === perm;
   }
-  pmpPageUniform = true;
+  pmpPageUniform = uniform;
   return priv === Priv.M;
 }
 
@@ -194,7 +196,7 @@ const PSEUDO_PTE_READ = 0x00003000;
 const PSEUDO_PTE_WRITE = 0x00003020;
 
 /** A guest-page fault (or access fault) raised by the G-stage for the access that was asked. */
-let gFault: { kind: TlbKind; gvaLo: number; gvaHi: number; htinst: number } = {
+const gFault: { kind: TlbKind; gvaLo: number; gvaHi: number; htinst: number } = {
   kind: TlbKind.LOAD,
   gvaLo: 0,
   gvaHi: 0,
@@ -213,40 +215,39 @@ function gStage(h: Hart, gpa: number, perm: number, pmpPriv: Priv, size: number)
   const S = h.S;
   const hgatpHi = S[I_HGATP + 1]!;
   const mode = hgatpHi >>> 28;
-  const f = gFault;
-  const fail = (cause: Cause, withHtval: boolean): number => {
-    const htinst = f.htinst === HTINST_TRANSFORM ? transformedInsnAtPc(h) : withHtval ? f.htinst : 0;
-    h.exception(cause, f.gvaLo, f.gvaHi, withHtval ? Math.floor(gpa / 4) : 0, htinst);
-    return -1;
-  };
   if (mode === 0) {
-    if (gpa >= 2 ** 56) return fail(accessFault(f.kind), false);
-    if (!pmpCheck(h, gpa, size, perm === 4 ? 4 : perm, pmpPriv)) return fail(accessFault(f.kind), false);
+    if (gpa >= 2 ** 56) return gFail(h, accessFault(gFault.kind), gpa, false);
+    if (!pmpCheck(h, gpa, size, perm, pmpPriv)) return gFail(h, accessFault(gFault.kind), gpa, false);
     return gpa;
   }
+  const gfn = Math.floor(gpa / PAGE_SIZE);
+  const inPage = gpa - gfn * PAGE_SIZE;
+  // The G-stage cache: gfn → machine page, per permission kind (see Hart.gcache).
+  const gc = h.gcache;
+  const ci = ((perm === 4 ? 2 : perm === 2 ? 1 : 0) * GCACHE_ENTRIES + (gfn & (GCACHE_ENTRIES - 1))) * 2;
+  if (gc[ci] === gfn && gfn < 0x7fffffff && inPage + size <= PAGE_SIZE)
+    return gc[ci + 1]! * PAGE_SIZE + inPage;
   const levels = mode === 8 ? 3 : 4;
   const limit = levels === 3 ? 2 ** 41 : 2 ** 50;
-  if (gpa >= limit) return fail(guestPageFault(f.kind), true);
+  if (gpa >= limit) return gFail(h, guestPageFault(gFault.kind), gpa, true);
   const i32 = h.mem.i32;
   // Root: 16 KiB, PPN[1:0] ignored.
   let a = (((S[I_HGATP]! >>> 0) & ~3) + (hgatpHi & 0xfff) * TWO32) * PAGE_SIZE;
-  const page = Math.floor(gpa / PAGE_SIZE);
   for (let level = levels - 1; level >= 0; level--) {
-    const shift = 9 * level;
-    const span = 2 ** shift;
-    let vpn = Math.floor(page / span);
-    vpn = level === levels - 1 ? vpn : vpn % 512; // the root index has 2 extra bits
+    const span = level === 0 ? 1 : level === 1 ? 512 : level === 2 ? 262144 : 134217728;
+    let vpn = Math.floor(gfn / span);
+    if (level !== levels - 1) vpn %= 512; // the root index has 2 extra bits
     const pteAddr = a + vpn * 8;
     const off = h.mem.ramOffsetOf(pteAddr, 8);
-    if (off < 0 || !pmpCheck(h, pteAddr, 8, 1, Priv.S)) return fail(accessFault(f.kind), false);
+    if (off < 0 || !pmpCheck(h, pteAddr, 8, 1, Priv.S)) return gFail(h, accessFault(gFault.kind), gpa, false);
     let pteLo = i32[off >>> 2]!;
     const pteHi = i32[(off >>> 2) + 1]!;
     if (!(pteLo & PTE_V) || (!(pteLo & PTE_R) && pteLo & PTE_W) || pteHi >>> 22 !== 0) {
-      return fail(guestPageFault(f.kind), true);
+      return gFail(h, guestPageFault(gFault.kind), gpa, true);
     }
     const ppn = (pteLo >>> 10) + (pteHi & 0x3fffff) * 4194304;
     if (!(pteLo & (PTE_R | PTE_X))) {
-      if (level === 0) return fail(guestPageFault(f.kind), true);
+      if (level === 0) return gFail(h, guestPageFault(gFault.kind), gpa, true);
       a = ppn * PAGE_SIZE;
       continue;
     }
@@ -257,19 +258,36 @@ function gStage(h: Hart, gpa: number, perm: number, pmpPriv: Priv, size: number)
     else ok = (pteLo & PTE_W) !== 0;
     if (ok) ok = (pteLo & PTE_U) !== 0;
     if (ok && level > 0 && ppn % span !== 0) ok = false;
-    if (!ok) return fail(guestPageFault(f.kind), true);
+    if (!ok) return gFail(h, guestPageFault(gFault.kind), gpa, true);
     const want = PTE_A | (perm === 2 ? PTE_D : 0);
+    let updated = false;
     if ((pteLo & want) !== want) {
-      if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) return fail(accessFault(f.kind), false);
+      if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) return gFail(h, accessFault(gFault.kind), gpa, false);
       pteLo |= want;
       i32[off >>> 2] = pteLo;
       h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
+      updated = true;
     }
-    const spa = (ppn + (page % span)) * PAGE_SIZE + (gpa % PAGE_SIZE);
-    if (!pmpCheck(h, spa, size, perm, pmpPriv)) return fail(accessFault(f.kind), false);
+    const spaPage = ppn + (gfn % span);
+    const spa = spaPage * PAGE_SIZE + inPage;
+    if (!pmpCheck(h, spa, size, perm, pmpPriv)) return gFail(h, accessFault(gFault.kind), gpa, false);
+    // Cache it when the next identical access would take the same path (no A/D to set, no
+    // PMP boundary inside the page; MXR-dependent reads are not cached).
+    if (!updated && pmpPageUniform && gfn < 0x7fffffff && (perm !== 1 || pteLo & PTE_R)) {
+      gc[ci] = gfn;
+      gc[ci + 1] = spaPage;
+    }
     return spa;
   }
-  return fail(guestPageFault(f.kind), true);
+  return gFail(h, guestPageFault(gFault.kind), gpa, true);
+}
+
+/** Raises a G-stage fault for `gpa` (see gStage) and returns -1. */
+function gFail(h: Hart, cause: Cause, gpa: number, withHtval: boolean): number {
+  const f = gFault;
+  const htinst = f.htinst === HTINST_TRANSFORM ? transformedInsnAtPc(h) : withHtval ? f.htinst : 0;
+  h.exception(cause, f.gvaLo, f.gvaHi, withHtval ? Math.floor(gpa / 4) : 0, htinst);
+  return -1;
 }
 
 /**
@@ -297,7 +315,10 @@ export function translate(
   const satpHi = virt ? S[I_VSATP + 1]! : S[I_SATP + 1]!;
   const mode = priv === Priv.M ? 0 : satpHi >>> 28;
   if (virt) {
-    gFault = { kind, gvaLo: vaLo, gvaHi: vaHi, htinst: kind === TlbKind.FETCH ? 0 : h.faultHtinst };
+    gFault.kind = kind;
+    gFault.gvaLo = vaLo;
+    gFault.gvaHi = vaHi;
+    gFault.htinst = kind === TlbKind.FETCH ? 0 : h.faultHtinst;
   }
   if (mode === 0) {
     if (virt) {
