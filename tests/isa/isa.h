@@ -18,6 +18,7 @@
  *   0xfe00 | cause    interrupt taken by M with no hook and no trap expected
  *   0xfd00 | scause   exception taken by S with no trap expected
  *   0xfc00 | cause    interrupt taken by S with no hook and no trap expected
+ *   0xfb00 | vscause, 0xfa00 | vscause   the same taken by VS (hypervisor tests, see ISA_HYP below)
  * Only 16 bits reach the finisher and QEMU's process exit status keeps only the low 8, so a runner
  * must accept PASS only from the finisher value 0x5555 (QEMU: exit status 0 and the PASS line).
  *
@@ -148,7 +149,12 @@
 #define ISA_CODE_S_INTERRUPT 0xfc00
 
 #define ISA_STACK_BYTES 4096
+#ifdef ISA_HYP
+// A fourth stack per hart, for the VS trap handler (vsscratch).
+#define ISA_HART_BYTES (4 * ISA_STACK_BYTES)
+#else
 #define ISA_HART_BYTES (3 * ISA_STACK_BYTES)
+#endif
 #define ISA_MAX_HARTS 2
 
 // ---- Check macros --------------------------------------------------------------------------------
@@ -215,6 +221,122 @@
 // `ecall` that the taking handler answers by resuming at label in its own mode.
 #define ECALL_TO(label) \
         la tp, label; ori tp, tp, 1; ecall
+
+// ---- The hypervisor extension (privileged spec 1.12, chapter 8) ----------------------------------
+/*
+ * A test of the H extension defines ISA_HYP before including this file. The runtime then also:
+ *   - assembles with the H instructions enabled (.option arch, +h);
+ *   - per hart, gives VS-mode a trap stack in vsscratch and the handler isa_trap_vs in vstvec, and
+ *     sets hstatus (VSXL = 64, everything else 0), vsstatus (FS Initial, UXL = 64), and hedeleg,
+ *     hideleg, hvip, hie, hcounteren, htimedelta, henvcfg, hgatp, vsatp, vsie and the mstatus
+ *     fields MPV and GVA to zero;
+ *   - in the expected-trap protocol, also records which handler took the trap and the extra trap
+ *     CSRs in isa_trap_ext (read them with LOAD_TRAP_EXT): the M handler mtval2 and mtinst, the HS
+ *     handler hstatus, htval and htinst, all as they were just after the trap. A resume "in the
+ *     handler's own mode" (tp bit 0) also clears hstatus.SPV (HS handler), so that the SRET stays
+ *     in HS, or mstatus.MPV (M handler), which MRET to M ignores anyway;
+ *   - isa_trap_vs follows the same protocol as isa_trap_s in VS-mode (where the s* CSR names
+ *     reach the vs* registers), with the interrupt hook isa_vs_irq_hook; its unexpected traps fail
+ *     with 0xfb00 | vscause (exception) or 0xfa00 | vscause (interrupt);
+ *   - accepts the verdict ecall from VS-mode (cause 10) in the M and HS handlers and passes one
+ *     from VU on from isa_trap_vs, so `pass` and `fail` work from VS and VU too, whichever of M,
+ *     HS and VS medeleg and hedeleg send those ecalls to;
+ *   - offers page-table builders over a pool of zeroed pages (isa_pt_reset, isa_pt_alloc,
+ *     isa_pt_slot, isa_pt_map), the same for VS-stage (Sv39/Sv48) and G-stage (Sv39x4/Sv48x4,
+ *     whose root is 16 KiB with an 11-bit index) tables.
+ * The VS handler and anything VS or VU code touches must be reachable through the guest's
+ * translation: tests that turn on hgatp or vsatp keep RAM_BASE mapped to itself.
+ */
+#define MSTATUS_GVA (1 << 38)
+#define MSTATUS_MPV (1 << 39)
+#define HSTATUS_VSBE (1 << 5)
+#define HSTATUS_GVA (1 << 6)
+#define HSTATUS_SPV (1 << 7)
+#define HSTATUS_SPVP (1 << 8)
+#define HSTATUS_HU (1 << 9)
+#define HSTATUS_VGEIN (0x3f << 12)
+#define HSTATUS_VTVM (1 << 20)
+#define HSTATUS_VTW (1 << 21)
+#define HSTATUS_VTSR (1 << 22)
+#define HSTATUS_VSXL (3 << 32)
+#define HSTATUS_VSXL_64 (2 << 32)
+#define MSTATUS_UXL (3 << 32)
+#define MSTATUS_UXL_64 (2 << 32)
+#define MISA_H (1 << 7)
+
+#define CAUSE_VIRTUAL_SUPERVISOR_ECALL 10
+#define CAUSE_FETCH_GUEST_PAGE_FAULT 20
+#define CAUSE_LOAD_GUEST_PAGE_FAULT 21
+#define CAUSE_VIRTUAL_INSTRUCTION 22
+#define CAUSE_STORE_GUEST_PAGE_FAULT 23
+
+#define IRQ_VS_SOFT 2
+#define IRQ_VS_TIMER 6
+#define IRQ_VS_EXT 10
+#define IRQ_S_GEXT 12
+#define MIP_VSSIP (1 << IRQ_VS_SOFT)
+#define MIP_VSTIP (1 << IRQ_VS_TIMER)
+#define MIP_VSEIP (1 << IRQ_VS_EXT)
+#define MIP_SGEIP (1 << IRQ_S_GEXT)
+
+#define HGATP_MODE_SV39X4 (8 << 60)
+#define HGATP_MODE_SV48X4 (9 << 60)
+#define HGATP_MODE (0xf << 60)
+#define HGATP_VMID (0x3fff << 44)
+#define HGATP_PPN 0xfffffffffff
+
+#define ISA_CODE_VS_EXCEPTION 0xfb00
+#define ISA_CODE_VS_INTERRUPT 0xfa00
+#define ISA_PT_POOL_PAGES 64
+
+// isa_trap_ext: which handler took the last expected trap, and the extra trap CSRs it saw.
+#define ISA_EXT_TAKER 0
+#define ISA_EXT_MTVAL2 8
+#define ISA_EXT_MTINST 16
+#define ISA_EXT_HSTATUS 24
+#define ISA_EXT_HTVAL 32
+#define ISA_EXT_HTINST 40
+#define ISA_TAKEN_M 3
+#define ISA_TAKEN_HS 1
+#define ISA_TAKEN_VS 5
+
+// r = a field of isa_trap_ext (ISA_EXT_*); r must not be t6 if an ASSERT follows.
+#define LOAD_TRAP_EXT(r, field) la r, isa_trap_ext; ld r, field(r)
+// After TRAP (or any expected trap): the handler of this mode (ISA_TAKEN_*) took it. Uses t4.
+#define ASSERT_TAKEN(mode) \
+        li gp, __LINE__; la t4, isa_trap_ext; ld t4, ISA_EXT_TAKER(t4); li t6, mode; beq t4, t6, 77f; \
+        j fail; 77:
+// After TRAP: a virtual-instruction exception at the instruction, xtval 0 or the instruction's
+// bits, written as for an illegal instruction (H extension, "Trap Cause Codes"). Uses t4.
+#define ASSERT_VIRTUAL \
+        li gp, __LINE__; li t6, CAUSE_VIRTUAL_INSTRUCTION; bne s9, t6, 79f; bne s10, t5, 79f; \
+        beqz s11, 77f; lhu t6, 0(t5); andi t4, t6, 3; xori t4, t4, 3; bnez t4, 78f; \
+        lhu t4, 2(t5); slli t4, t4, 16; or t6, t6, t4; 78: beq s11, t6, 77f; 79: j fail; 77:
+
+// From M: continue at label in VS or VU (MPV = 1; MPP and mepc are overwritten).
+#define M_ENTER_V(label, mpp) \
+        la t6, label; csrw mepc, t6; li t6, MSTATUS_MPP; csrc mstatus, t6; \
+        li t6, (mpp) | MSTATUS_MPV; csrs mstatus, t6; mret
+#define M_ENTER_VS(label) M_ENTER_V(label, MSTATUS_MPP_S)
+#define M_ENTER_VU(label) M_ENTER_V(label, 0)
+// From HS (or M): continue at label in VS or VU through SRET with hstatus.SPV = 1.
+#define HS_ENTER_V(label, spp) \
+        la t6, label; csrw sepc, t6; li t6, HSTATUS_SPV; csrs hstatus, t6; li t6, MSTATUS_SPP; \
+        csrc sstatus, t6; li t6, spp; csrs sstatus, t6; sret
+#define HS_ENTER_VS(label) HS_ENTER_V(label, MSTATUS_SPP)
+#define HS_ENTER_VU(label) HS_ENTER_V(label, 0)
+// From VS: continue at label in VU (the sstatus and sepc names reach vsstatus and vsepc).
+#define VS_ENTER_VU(label) S_ENTER_U(label)
+
+// Page tables (see isa_pt_map in isa_runtime.h): map va to pa with a leaf at level (0: 4 KiB,
+// 1: 2 MiB, 2: 1 GiB, 3: 512 GiB) and PTE flags, in the tree at root with levels levels and a root
+// index of rootbits bits (9, or 11 for a G-stage root); the leaf PTE's address lands in a0.
+#define PT_MAP(root, va, pa, level, flags, levels, rootbits) \
+        mv a0, root; li a1, va; li a2, pa; li a3, level; li a4, flags; li a5, levels; \
+        li a6, rootbits; call isa_pt_map
+#define PT_MAP_SYM(root, va, sym, level, flags, levels, rootbits) \
+        mv a0, root; li a1, va; la a2, sym; li a3, level; li a4, flags; li a5, levels; \
+        li a6, rootbits; call isa_pt_map
 
 #include "isa_runtime.h"
 #endif
