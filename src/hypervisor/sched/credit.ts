@@ -4,41 +4,53 @@
  * Behaviour (the facts follow Xen's documentation of sched_credit and `xl sched-credit`):
  * - Each domain has a weight (1..65535, default 256) and a cap (percent of one pCPU, 0 = none).
  * - Every accounting period (one timeslice, 30 ms by default) the CPU time of all pCPUs is handed
- *   out as credit to the *active* domains in proportion to their weights. A domain can be given no
+ *   out as credit to the *active* domains in proportion to their weights. A domain is given no
  *   more than its active vCPUs can use (one pCPU each) nor more than its cap; what it cannot take
- *   goes to the others. A domain's share is split evenly between its active vCPUs.
- * - A running vCPU burns credit, one unit per ms it executes. A vCPU is UNDER while its credit is
- *   not negative and OVER once it is; BOOST > UNDER > OVER, and UNDER/OVER run round robin inside
- *   their class. A vCPU becomes active when it burns credit and inactive when its credit piles up
- *   past one timeslice's worth (it is not using its share), so idle domains do not dilute others.
+ *   goes to the others (water_fill.ts). A domain's share is split evenly between its active vCPUs.
+ * - A running vCPU burns credit, 1 per ms it executes. It is UNDER while its credit is not
+ *   negative and OVER once it is; BOOST > UNDER > OVER, FIFO within a priority. A blocked vCPU
+ *   whose credit piles up past one timeslice's worth is not using its share: it becomes inactive
+ *   (no more credit; its domain's weight no longer dilutes the others) and keeps half a slice.
  * - A vCPU that wakes from a block with credit left (UNDER) is boosted, so an I/O-bound vCPU gets
- *   the pCPU quickly; it loses the boost once it has run. A waking vCPU that outranks the running
+ *   the pCPU quickly; it loses the boost once it has run. A waiting vCPU that outranks the running
  *   one preempts it, but not before the running one has had `ratelimitMs` (1 ms by default).
  * - A capped domain spends a budget of cap% of a period per period; when its vCPUs have used it up
  *   they are parked (not runnable) until the next accounting period refills it. Overdraft carries
  *   over as debt, so the long-run share equals the cap.
- * - Each pCPU has its own runqueue. A pCPU whose best local choice is OVER or nothing steals the
- *   best higher-priority waiting vCPU from another runqueue, and `tick` evens out runqueue lengths.
+ * - Each pCPU has its own runqueue. A woken vCPU goes to an idle pCPU if its own is busy; a pCPU
+ *   whose best local choice is OVER or nothing steals the best higher-priority vCPU waiting on a
+ *   busy pCPU; `tick` moves waiters from a pCPU with two more runnable vCPUs than another.
  *
- * Where Domus differs from Xen, on purpose: Xen samples the running vCPU on a 10 ms tick; here
- * the caller reports exact run times through `account`. Xen always grants a full timeslice; here a
- * BOOST/UNDER vCPU's slice ends when its credit would run out (never below the rate limit), so
- * UNDER vCPUs become OVER as soon as they have had their share and weights hold within a few
- * percent over a few seconds. The first wake after `insert` is not boosted (it is a start, not a
- * return from a block).
+ * Where Domus differs from Xen, on purpose, and why:
+ * - Xen samples the running vCPU on a 10 ms tick; here the caller reports exact run times through
+ *   `account`, and an accounting period that falls inside a run charges the time run so far
+ *   (otherwise a busy vCPU looks idle and is deactivated).
+ * - Xen grants a full timeslice; here a BOOST/UNDER vCPU's slice ends when its credit would run
+ *   out (never below the rate limit) and an OVER vCPU's at the next accounting period, so credit
+ *   decides who runs at a finer grain: shares match the weights within 1% over a few seconds.
+ * - Xen activates a vCPU that its tick finds running, which a vCPU running 0.2 ms at a time rarely
+ *   is; here an inactive vCPU is activated when its kept credit falls below a quarter slice, in
+ *   time to be credited before it turns OVER and loses its boost.
+ * - A runnable vCPU that has waited STARVATION_TSLICES timeslices runs next for a short slice, so
+ *   that a weight-1 domain beside a weight-65535 one still makes progress (Xen gets the same from
+ *   the imprecision of its sampling; exact accounting needs it stated).
+ * - The first wake after `insert` is a start, not a return from a block, and is not boosted.
  *
- * Cost: pick/wake/account are O(runqueue length), tick is O(vCPUs); no allocation on these paths
- * beyond array splices. Not thread-safe: see ops.ts for who owns a scheduler instance.
+ * Cost: pick/wake/account are O(runqueue length) plus O(vCPUs of the domain) for capped domains;
+ * tick is O(vCPUs). Not thread-safe: see ops.ts for who owns a scheduler instance.
  */
 import {
   checkPcpu,
   checkPcpuCount,
   checkSchedParams,
+  SCHED_WEIGHT_MAX,
+  SCHED_WEIGHT_MIN,
   type PickResult,
   type SchedDomain,
   type SchedOps,
   type SchedVcpu,
 } from './ops.ts';
+import { waterFill } from './water_fill.ts';
 
 export interface CreditOptions {
   pcpus: number;
@@ -62,6 +74,13 @@ const EPS_MS = 1e-9;
 /** The shortest slice granted for credit reasons: a switch costs more than a shorter run gains. */
 const MIN_SLICE_MS = 0.1;
 
+/**
+ * A runnable vCPU that has waited this many timeslices runs next, for a short slice, whatever its
+ * priority. Credit alone lets a weight-1 domain wait for minutes behind a weight-65535 one, and a
+ * guest whose vCPU never runs trips its own watchdogs (and stalls its other vCPUs in IPIs).
+ */
+const STARVATION_TSLICES = 10;
+
 interface CschedDom {
   readonly dom: SchedDomain;
   readonly vcpus: CschedVcpu[];
@@ -71,6 +90,8 @@ interface CschedDom {
   budgetMs: number;
   /** The cap budget is spent: no vCPU of the domain may run until the next refill. */
   parked: boolean;
+  /** The cap `budgetMs` was computed for; a cap changed by the toolstack restarts the budget. */
+  budgetCap: number;
 }
 
 interface CschedVcpu {
@@ -88,6 +109,12 @@ interface CschedVcpu {
   queued: number;
   /** The pCPU running it (picked there and not yet handed back), or -1. */
   running: number;
+  /** Start of the running time not yet charged: the last pick that returned it, or `account`. */
+  runFrom: number;
+  /** Time of the current run already charged by an accounting period that fell inside it. */
+  prechargedMs: number;
+  /** Since when it has been runnable but not running (NaN while running, asleep or parked). */
+  waitingSince: number;
 }
 
 interface CschedPcpu {
@@ -98,6 +125,8 @@ interface CschedPcpu {
   runStart: number;
   /** When `curr`'s slice ends. */
   sliceEnd: number;
+  /** What it runs was removed from the scheduler: it must stop, and nothing is known of it. */
+  orphaned: boolean;
 }
 
 /** What `inspect` reports about one vCPU, for tests and `xl debug-keys`-style dumps. */
@@ -136,7 +165,7 @@ export class CreditScheduler implements SchedOps {
       );
     }
     for (let p = 0; p < this.pcpus; p++) {
-      this.pcpu.push({ runq: [], curr: undefined, runStart: 0, sliceEnd: 0 });
+      this.pcpu.push({ runq: [], curr: undefined, runStart: 0, sliceEnd: 0, orphaned: false });
     }
   }
 
@@ -145,7 +174,14 @@ export class CreditScheduler implements SchedOps {
     checkSchedParams(v.domain);
     let sdom = this.doms.get(v.domain);
     if (!sdom) {
-      sdom = { dom: v.domain, vcpus: [], activeVcpus: 0, budgetMs: this.capBudgetMs(v.domain), parked: false };
+      sdom = {
+        dom: v.domain,
+        vcpus: [],
+        activeVcpus: 0,
+        budgetMs: this.capBudgetMs(v.domain),
+        parked: false,
+        budgetCap: v.domain.cap,
+      };
       this.doms.set(v.domain, sdom);
     }
     const sv: CschedVcpu = {
@@ -158,6 +194,9 @@ export class CreditScheduler implements SchedOps {
       started: false,
       queued: -1,
       running: -1,
+      runFrom: 0,
+      prechargedMs: 0,
+      waitingSince: NaN,
     };
     v.pcpu = Number.isInteger(pcpuHint) && pcpuHint >= 0 && pcpuHint < this.pcpus ? pcpuHint : 0;
     sdom.vcpus.push(sv);
@@ -170,7 +209,10 @@ export class CreditScheduler implements SchedOps {
     if (sv.queued >= 0) this.dequeue(sv);
     if (sv.running >= 0) {
       const pc = this.pcpuAt(sv.running);
-      if (pc.curr === sv) pc.curr = undefined;
+      if (pc.curr === sv) {
+        pc.curr = undefined;
+        pc.orphaned = true;
+      }
       sv.running = -1;
     }
     if (sv.active) this.deactivate(sv);
@@ -180,7 +222,7 @@ export class CreditScheduler implements SchedOps {
     this.vcpus.delete(v);
   }
 
-  wake(v: SchedVcpu, _now: number): void {
+  wake(v: SchedVcpu, now: number): void {
     const sv = this.get(v);
     if (sv.awake) return;
     sv.awake = true;
@@ -191,39 +233,45 @@ export class CreditScheduler implements SchedOps {
     if (sv.running >= 0 || sv.sdom.parked) return;
     this.placeOnWake(sv);
     this.enqueue(sv);
+    sv.waitingSince = now;
   }
 
   sleep(v: SchedVcpu, _now: number): void {
-    const sv = this.get(v);
+    const sv = this.vcpus.get(v);
+    if (!sv) return; // removed while it was running: nothing left to put to sleep
     sv.awake = false;
+    sv.waitingSince = NaN;
     if (sv.queued >= 0) this.dequeue(sv);
   }
 
-  account(v: SchedVcpu, ranMs: number, _now: number): void {
-    const sv = this.get(v);
+  account(v: SchedVcpu, ranMs: number, now: number): void {
+    const sv = this.vcpus.get(v);
+    if (!sv) return; // removed while it was running: its run is nobody's to pay for
     const ran = ranMs > 0 ? ranMs : 0;
-    sv.credit -= ran;
-    if (ran > 0 && !sv.active) this.activate(sv);
+    this.charge(sv, ran - sv.prechargedMs);
+    // Whatever it runs from here on is new (the caller may account several times per pick).
+    sv.prechargedMs = 0;
+    sv.runFrom = now;
     // A boost lasts until the vCPU has run once; after that it competes on credit like the rest.
     this.setPri(sv, sv.credit < 0 ? CSCHED_PRI_OVER : CSCHED_PRI_UNDER);
-    const sdom = sv.sdom;
-    if (sdom.dom.cap > 0) {
-      sdom.budgetMs -= ran;
-      if (sdom.budgetMs <= EPS_MS && !sdom.parked) this.park(sdom);
-    }
   }
 
   pick(pcpu: number, now: number, prev: SchedVcpu | undefined): PickResult {
     checkPcpu(pcpu, this.pcpus);
+    this.acctIfDue(now);
     const pc = this.pcpuAt(pcpu);
     const last = pc.curr;
     pc.curr = undefined;
+    pc.orphaned = false;
     if (last) last.running = -1;
     let sp = prev ? this.vcpus.get(prev) : undefined;
     // A prev we do not know (removed), or one that is queued or running elsewhere, is ignored.
     if (sp && (sp.queued >= 0 || sp.running >= 0)) sp = undefined;
     // The vCPU that was running here but was not handed back stays runnable if it still is.
-    if (last && last !== sp && this.runnable(last) && last.queued < 0) this.enqueue(last);
+    if (last && last !== sp && this.runnable(last) && last.queued < 0) {
+      this.enqueue(last);
+      last.waitingSince = now;
+    }
 
     if (sp && this.runnable(sp)) {
       if (sp === last && sp.v.pcpu === pcpu) {
@@ -231,22 +279,29 @@ export class CreditScheduler implements SchedOps {
         if (cont > EPS_MS) {
           pc.curr = sp;
           sp.running = pcpu;
+          sp.runFrom = now;
           return { vcpu: sp.v, sliceMs: cont };
         }
       }
       this.enqueue(sp);
+      sp.waitingSince = now;
     }
 
-    let next = pc.runq[0];
+    const starved = this.starved(pc, now);
+    let next = starved ?? pc.runq[0];
     if (!next || next.pri <= CSCHED_PRI_OVER) {
-      const stolen = this.steal(pcpu, next ? next.pri : CSCHED_PRI_IDLE);
+      // Nothing better than OVER here: take higher-priority work waiting on another pCPU.
+      const stolen = this.stealable(pcpu, next ? next.pri : CSCHED_PRI_IDLE);
       if (stolen) next = stolen;
     }
     if (!next) return { vcpu: undefined, sliceMs: this.idleSliceMs(now) };
     this.dequeue(next);
     next.v.pcpu = pcpu;
     next.running = pcpu;
-    const slice = this.sliceFor(next);
+    next.runFrom = now;
+    next.waitingSince = NaN;
+    let slice = this.sliceFor(next, now);
+    if (next === starved) slice = Math.min(slice, Math.max(this.ratelimitMs, MIN_SLICE_MS));
     pc.curr = next;
     pc.runStart = now;
     pc.sliceEnd = now + slice;
@@ -261,6 +316,7 @@ export class CreditScheduler implements SchedOps {
     checkPcpu(pcpu, this.pcpus);
     const pc = this.pcpuAt(pcpu);
     const cur = pc.curr;
+    if (pc.orphaned) return 0;
     if (!cur) {
       return pc.runq.length > 0 || this.stealable(pcpu, CSCHED_PRI_IDLE) ? 0 : Infinity;
     }
@@ -272,14 +328,7 @@ export class CreditScheduler implements SchedOps {
   }
 
   tick(now: number): void {
-    if (Number.isNaN(this.nextAcctAt)) this.nextAcctAt = now + this.tsliceMs;
-    if (now >= this.nextAcctAt) {
-      this.acct();
-      this.nextAcctAt += this.tsliceMs;
-      // Far behind (the caller stalled): credit for missed periods would only be clipped, so
-      // account once and realign rather than replaying every period.
-      if (this.nextAcctAt <= now) this.nextAcctAt = now + this.tsliceMs;
-    }
+    this.acctIfDue(now);
     this.balance();
   }
 
@@ -312,17 +361,43 @@ export class CreditScheduler implements SchedOps {
 
   // --- accounting -------------------------------------------------------------------------------
 
+  /**
+   * Runs the accounting period that is due, if any. `tick` is the regular caller; `pick` calls it
+   * too, so that a pCPU idling until a parked domain's refill finds the refill done when it asks.
+   */
+  private acctIfDue(now: number): void {
+    if (Number.isNaN(this.nextAcctAt)) this.nextAcctAt = now + this.tsliceMs;
+    if (now < this.nextAcctAt) return;
+    this.acct(now);
+    this.nextAcctAt += this.tsliceMs;
+    // Far behind (the caller stalled): credit for missed periods would only be clipped, so
+    // account once and realign rather than replaying every period.
+    if (this.nextAcctAt <= now) this.nextAcctAt = now + this.tsliceMs;
+  }
+
   /** One accounting period: hand out credit by weight, clip balances, refill cap budgets. */
-  private acct(): void {
+  private acct(now: number): void {
     const period = this.tsliceMs;
+    // Charge what running vCPUs have used so far, or their credit would look unused.
+    for (const pc of this.pcpu) {
+      const sv = pc.curr;
+      if (!sv || !sv.awake) continue;
+      const inflight = now - sv.runFrom - sv.prechargedMs;
+      if (inflight > 0) {
+        sv.prechargedMs += inflight;
+        this.charge(sv, inflight);
+      }
+    }
     const active: CschedDom[] = [];
     for (const sdom of this.doms.values()) if (sdom.activeVcpus > 0) active.push(sdom);
     const shares = waterFill(
       this.pcpus * period,
-      active.map((d) => d.dom.weight),
+      active.map(
+        (d) => Math.min(Math.max(d.dom.weight, SCHED_WEIGHT_MIN), SCHED_WEIGHT_MAX) || SCHED_WEIGHT_MIN,
+      ),
       active.map((d) => {
         const peak = Math.min(d.activeVcpus, this.pcpus) * period;
-        return d.dom.cap > 0 ? Math.min(peak, (d.dom.cap / 100) * period) : peak;
+        return d.dom.cap > 0 ? Math.min(peak, this.capBudgetMs(d.dom)) : peak;
       }),
     );
     for (let i = 0; i < active.length; i++) {
@@ -331,11 +406,15 @@ export class CreditScheduler implements SchedOps {
       for (const sv of sdom.vcpus) {
         if (!sv.active) continue;
         sv.credit += perVcpu;
-        if (sv.credit > period) {
-          // It is not using its share. Stop crediting it (its domain's weight no longer dilutes
-          // the others) but keep half a slice so that it starts UNDER when it does run again.
+        if (sv.credit > period && !this.runnable(sv)) {
+          // Blocked and not using its share. Stop crediting it (its domain's weight no longer
+          // dilutes the others) but keep half a slice so that it starts UNDER when it wakes.
           this.deactivate(sv);
           sv.credit = period / 2;
+        } else if (sv.credit > period) {
+          // Runnable but held back (by higher priorities, or waiting on a busy runqueue): it
+          // still wants its share, but a hoard would let it monopolise a pCPU later.
+          sv.credit = period;
         } else if (sv.credit < -period) {
           // Debt is clipped so that one long run while everything was OVER is not paid for by
           // many periods of starvation once others wake up.
@@ -349,11 +428,31 @@ export class CreditScheduler implements SchedOps {
     for (const sdom of this.doms.values()) {
       if (sdom.dom.cap > 0) {
         const full = this.capBudgetMs(sdom.dom);
-        sdom.budgetMs = Math.min(sdom.budgetMs + full, full);
-        if (sdom.parked && sdom.budgetMs > EPS_MS) this.unpark(sdom);
+        sdom.budgetMs = sdom.budgetCap === sdom.dom.cap ? Math.min(sdom.budgetMs + full, full) : full;
+        sdom.budgetCap = sdom.dom.cap;
+        if (sdom.parked && sdom.budgetMs > EPS_MS) this.unpark(sdom, now);
       } else if (sdom.parked) {
-        this.unpark(sdom);
+        this.unpark(sdom, now);
       }
+    }
+  }
+
+  /** Burns `ms` of credit and of cap budget (negative `ms` refunds an over-estimate). */
+  private charge(sv: CschedVcpu, ms: number): void {
+    sv.credit -= ms;
+    // An inactive vCPU lives on the credit it kept; when that runs low it wants a share again,
+    // early enough to be credited before it goes OVER and loses its boost. (Xen activates a vCPU
+    // that a 10 ms tick finds running, which an I/O vCPU running 0.2 ms at a time rarely is;
+    // this is a deterministic counterpart.)
+    if (!sv.active && sv.credit < this.tsliceMs / 4) this.activate(sv);
+    const sdom = sv.sdom;
+    if (sdom.dom.cap > 0) {
+      if (sdom.budgetCap !== sdom.dom.cap) {
+        sdom.budgetCap = sdom.dom.cap;
+        sdom.budgetMs = this.capBudgetMs(sdom.dom);
+      }
+      sdom.budgetMs -= ms;
+      if (sdom.budgetMs <= EPS_MS && !sdom.parked) this.park(sdom);
     }
   }
 
@@ -373,24 +472,35 @@ export class CreditScheduler implements SchedOps {
 
   private park(sdom: CschedDom): void {
     sdom.parked = true;
-    for (const sv of sdom.vcpus) if (sv.queued >= 0) this.dequeue(sv);
+    for (const sv of sdom.vcpus) {
+      if (sv.queued >= 0) this.dequeue(sv);
+      sv.waitingSince = NaN;
+    }
   }
 
-  private unpark(sdom: CschedDom): void {
+  private unpark(sdom: CschedDom, now: number): void {
     sdom.parked = false;
     for (const sv of sdom.vcpus) {
       if (sv.awake && sv.running < 0 && sv.queued < 0) {
         this.placeOnWake(sv);
         this.enqueue(sv);
+        sv.waitingSince = now;
       }
     }
   }
 
   // --- choosing -------------------------------------------------------------------------------
 
+  /** The longest-waiting vCPU on `pc`'s runqueue if it has waited too long, else undefined. */
+  private starved(pc: CschedPcpu, now: number): CschedVcpu | undefined {
+    let oldest: CschedVcpu | undefined;
+    for (const sv of pc.runq) if (!oldest || sv.waitingSince < oldest.waitingSince) oldest = sv;
+    return oldest && now - oldest.waitingSince >= STARVATION_TSLICES * this.tsliceMs ? oldest : undefined;
+  }
+
   /** How much longer `sp`, which just ran on `pc`, keeps the pCPU (0 = it goes back to the queue). */
   private continuation(pc: CschedPcpu, sp: CschedVcpu, now: number): number {
-    const left = Math.min(pc.sliceEnd - now, this.capLimitMs(sp));
+    const left = Math.min(pc.sliceEnd - now, this.capLimitMs(sp, now));
     if (left <= EPS_MS) return 0;
     const head = pc.runq[0];
     if (!head || head.pri <= sp.pri) return left;
@@ -398,19 +508,35 @@ export class CreditScheduler implements SchedOps {
     return Math.min(left, this.ratelimitMs - (now - pc.runStart));
   }
 
-  private sliceFor(sv: CschedVcpu): number {
+  private sliceFor(sv: CschedVcpu, now: number): number {
     let slice = this.tsliceMs;
-    if (sv.pri >= CSCHED_PRI_UNDER) slice = Math.min(slice, Math.max(sv.credit, this.ratelimitMs, MIN_SLICE_MS));
-    return Math.min(slice, Math.max(this.capLimitMs(sv), EPS_MS * 2));
+    if (sv.pri >= CSCHED_PRI_UNDER) {
+      // Until its credit runs out: then it is OVER and those still UNDER go first.
+      slice = Math.min(slice, Math.max(sv.credit, this.ratelimitMs, MIN_SLICE_MS));
+    } else if (this.nextAcctAt > now) {
+      // OVER runs on borrowed time: come back when accounting may have made others UNDER,
+      // instead of whenever the caller's next tick happens to fall.
+      slice = Math.min(slice, Math.max(this.nextAcctAt - now, MIN_SLICE_MS));
+    }
+    return Math.min(slice, this.capLimitMs(sv, now));
   }
 
-  /** The share of its domain's cap budget a vCPU may spend in one run (Infinity if uncapped). */
-  private capLimitMs(sv: CschedVcpu): number {
+  /**
+   * The part of its domain's cap budget a vCPU may spend in one run (Infinity if uncapped): what
+   * is left after the domain's other running vCPUs' time so far, split evenly with them. Never
+   * less than MIN_SLICE_MS; an overdraft is debt that the next refill pays first.
+   */
+  private capLimitMs(sv: CschedVcpu, now: number): number {
     const sdom = sv.sdom;
     if (sdom.dom.cap <= 0) return Infinity;
-    let running = 0;
-    for (const o of sdom.vcpus) if (o.running >= 0 && o !== sv) running++;
-    return sdom.budgetMs / (running + 1);
+    let left = sdom.budgetMs;
+    let running = 1;
+    for (const o of sdom.vcpus) {
+      if (o.running < 0 || o === sv) continue;
+      running++;
+      left -= Math.max(0, now - o.runFrom - o.prechargedMs);
+    }
+    return Math.max(left / running, MIN_SLICE_MS);
   }
 
   /** Idle: the pCPU only needs to ask again when a parked domain is refilled. */
@@ -423,23 +549,17 @@ export class CreditScheduler implements SchedOps {
     return Infinity;
   }
 
-  /** Takes the best waiting vCPU of priority above `above` from another pCPU's runqueue. */
-  private steal(pcpu: number, above: number): CschedVcpu | undefined {
-    const best = this.stealable(pcpu, above);
-    if (best) {
-      this.dequeue(best);
-      best.v.pcpu = pcpu;
-    }
-    return best;
-  }
-
+  /** The best vCPU of priority above `above` waiting on another, busy pCPU's runqueue. */
   private stealable(pcpu: number, above: number): CschedVcpu | undefined {
     let best: CschedVcpu | undefined;
     let bestLoad = -1;
     for (let i = 1; i < this.pcpus; i++) {
       const q = (pcpu + i) % this.pcpus;
-      const head = this.pcpuAt(q).runq[0];
-      if (!head || head.pri <= above) continue;
+      const pq = this.pcpuAt(q);
+      const head = pq.runq[0];
+      // An idle pCPU's waiters are about to be taken by that pCPU (it is being kicked), and
+      // one may have been sent there on purpose (migrate, placement on wake).
+      if (!head || head.pri <= above || !pq.curr) continue;
       const load = this.load(q);
       if (!best || head.pri > best.pri || (head.pri === best.pri && load > bestLoad)) {
         best = head;
@@ -461,7 +581,7 @@ export class CreditScheduler implements SchedOps {
       }
       const from = this.pcpuAt(hi).runq;
       if (this.load(hi) - this.load(lo) < 2 || from.length === 0) return;
-      // The tail waits longest anyway, so moving it costs it nothing.
+      // The tail (lowest priority, last in line) has the longest wait ahead of it here.
       const sv = from[from.length - 1] as CschedVcpu;
       this.dequeue(sv);
       sv.v.pcpu = lo;
@@ -488,6 +608,7 @@ export class CreditScheduler implements SchedOps {
     const p = sv.v.pcpu;
     const runq = this.pcpuAt(p).runq;
     let i = runq.length;
+    // Behind every vCPU of its priority or higher: FIFO within a priority, as in Xen.
     while (i > 0 && (runq[i - 1] as CschedVcpu).pri < sv.pri) i--;
     runq.splice(i, 0, sv);
     sv.queued = p;
@@ -528,36 +649,6 @@ export class CreditScheduler implements SchedOps {
     if (!sv) throw new RangeError(`vCPU ${label(v)} is not in the credit scheduler; insert it first`);
     return sv;
   }
-}
-
-/**
- * Splits `total` between claimants in proportion to `weights`, giving none more than its
- * `ceilings` entry; what a capped claimant cannot take is split among the others the same way.
- */
-export function waterFill(total: number, weights: number[], ceilings: number[]): number[] {
-  const out = weights.map(() => 0);
-  const open = new Set(weights.keys());
-  let left = total;
-  while (open.size > 0 && left > EPS_MS) {
-    let weightSum = 0;
-    for (const i of open) weightSum += weights[i] ?? 0;
-    if (weightSum <= 0) break;
-    // Claimants whose proportional part would overflow their ceiling are filled and leave; the
-    // rest is split again among those still open.
-    const full = [...open].filter(
-      (i) => (left * (weights[i] ?? 0)) / weightSum >= (ceilings[i] ?? 0) - (out[i] ?? 0),
-    );
-    if (full.length === 0) {
-      for (const i of open) out[i] = (out[i] ?? 0) + (left * (weights[i] ?? 0)) / weightSum;
-      break;
-    }
-    for (const i of full) {
-      left -= (ceilings[i] ?? 0) - (out[i] ?? 0);
-      out[i] = ceilings[i] ?? 0;
-      open.delete(i);
-    }
-  }
-  return out;
 }
 
 function label(v: SchedVcpu): string {

@@ -62,7 +62,11 @@ export interface SchedOps {
   readonly name: string;
   /** Adds a vCPU (not runnable until `wake`). `pcpuHint` suggests a runqueue. */
   insert(v: SchedVcpu, pcpuHint: number): void;
-  /** Forgets a vCPU, whether queued, running or asleep; a later pick never returns it. */
+  /**
+   * Forgets a vCPU, whether queued, running or asleep; a later pick never returns it. If it was
+   * running, `preemptDelayMs` for that pCPU answers 0 until the pCPU calls `pick`, which ignores
+   * it as `prev`; `account` and `sleep` of a removed vCPU do nothing (they may race with remove).
+   */
   remove(v: SchedVcpu): void;
   /** The vCPU became runnable (woken from WFI/block, or newly started). */
   wake(v: SchedVcpu, now: number): void;

@@ -169,12 +169,18 @@ export class Sim {
     return this.vcpus.filter((v) => v.domain === d).reduce((s, v) => s + this.share(v), 0);
   }
 
+  /** The longest time `v` waited while runnable since `resetStats`, counting a wait still going on. */
+  maxWait(v: SimVcpu): number {
+    return Number.isNaN(v.waitingSince) ? v.maxWaitMs : Math.max(v.maxWaitMs, this.now - v.waitingSince);
+  }
+
   running(p: number): SimVcpu | undefined {
     return this.pcpus[p]?.cur;
   }
 
   runUntil(until: number): void {
     this.settle();
+    let stuck = 0;
     while (true) {
       let t = Math.min(until, this.nextTick);
       for (const pc of this.pcpus) {
@@ -183,6 +189,9 @@ export class Sim {
       }
       for (const v of this.vcpus) if (!v.awake) t = Math.min(t, v.wakeAt);
       if (t < this.now) t = this.now;
+      // Time must move: a policy that keeps asking to be called back "now" would spin forever.
+      stuck = t === this.now ? stuck + 1 : 0;
+      if (stuck > 1000) throw new Error(`simulation stuck at t=${t}`);
       this.advance(t);
       for (const v of this.vcpus) {
         if (!v.awake && v.wakeAt <= t + EPS) {
@@ -302,7 +311,7 @@ export class Sim {
     return this.pcpus.some((pc) => pc.cur === v);
   }
 
-  /** A capped domain may legitimately leave pCPUs idle; the sim cannot see parking, so it asks. */
+  /** A capped domain may legitimately leave a pCPU idle; the sim cannot see parking, so it leaves capped domains out. */
   private parked(v: SimVcpu): boolean {
     return v.domain.cap > 0;
   }
