@@ -1,10 +1,9 @@
 // Bundles the CLI into one ES module, dist/domus.mjs, so that `domus` starts fast
-// (no TypeScript loader at run time). Type checking is `npm run typecheck`.
+// (no TypeScript loader at run time), and the pCPU thread's entry into dist/pcpu_worker.mjs
+// next to it (toolstack/host.ts starts it from there). Type checking is `npm run typecheck`.
 import { build } from 'esbuild';
 
-await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/domus.mjs',
+const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -12,4 +11,9 @@ await build({
   sourcemap: 'linked',
   packages: 'external',
   logLevel: 'warning',
-});
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/domus.mjs' }),
+  build({ ...common, entryPoints: ['src/toolstack/pcpu_worker.ts'], outfile: 'dist/pcpu_worker.mjs' }),
+]);

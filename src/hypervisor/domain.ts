@@ -18,7 +18,7 @@ import { SifiveTest, type FinisherEvent } from '../machine/devices/sifive_test.t
 import { Uart16550 } from '../machine/devices/uart16550.ts';
 import { Irq } from '../machine/hart/csr_defs.ts';
 import type { MachineMemory } from '../machine/memory.ts';
-import type { FrameAllocator, Mfn } from './frames.ts';
+import { OutOfMemoryError, type FrameAllocator, type Mfn } from './frames.ts';
 import { DomainMemory } from './guest_memory.ts';
 import { P2m, type Gfn } from './p2m.ts';
 import type { SchedDomain } from './sched/ops.ts';
@@ -90,10 +90,18 @@ export class Domain implements SchedDomain {
       );
     }
     this.p2m = new P2m(frames, GUEST_RAM_BASE / 4096, pages);
-    for (let i = 0; i < pages; i++) {
-      const mfn = frames.alloc();
-      this.ram.push(mfn);
-      this.p2m.map((GUEST_RAM_BASE / 4096 + i) as Gfn, mfn);
+    try {
+      for (let i = 0; i < pages; i++) {
+        const mfn = frames.alloc();
+        this.ram.push(mfn);
+        this.p2m.map((GUEST_RAM_BASE / 4096 + i) as Gfn, mfn);
+      }
+    } catch (e) {
+      // Another pCPU took the memory between the check above and here: give back what we got.
+      this.release();
+      throw e instanceof OutOfMemoryError
+        ? new RangeError(`domain ${name} needs ${memoryBytes >> 20} MiB but machine memory ran out`)
+        : e;
     }
     this.p2m.onChange = () => {
       for (const v of this.vcpus) v.hart.flushGStage();

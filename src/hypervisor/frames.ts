@@ -1,22 +1,18 @@
 /**
  * Machine memory frames: the RAM of the machine's shared WebAssembly.Memory, in 4 KiB frames
  * numbered by MFN (machine physical address = RAM base + MFN × 4096), handed out by a first-fit
- * allocator over a bitmap. Everything a domain owns — its guest RAM, its P2M tables — comes
+ * allocator over a state map. Everything a domain owns — its guest RAM, its P2M tables — comes
  * from here and goes back here when the domain is destroyed.
+ *
+ * The allocator's state lives in a SharedArrayBuffer guarded by a spin lock (Atomics), so the
+ * pCPU threads, each holding its own FrameAllocator over the same state (`attach`), allocate
+ * from one pool. Critical sections are short: a scan of the state map, at most one frame zeroed.
  *
  * A frame is zeroed before it is handed out again: freeing only marks it dirty (so destroying a
  * large domain costs no time), allocation scrubs dirty frames, and fresh memory is already zero.
  * A freed frame is in no P2M, so its old contents are unreachable until then; `scrubIdle` lets
  * an idle pCPU clean dirty frames ahead of time.
  */
-
-/** Frame states in `FrameAllocator.state`. */
-const enum FrameState {
-  FREE = 0,
-  USED = 1,
-  /** Free, but still holding its previous owner's data. */
-  DIRTY = 2,
-}
 import type { MachineMemory } from '../machine/memory.ts';
 
 export type Mfn = number & { readonly __brand: 'Mfn' };
@@ -25,21 +21,57 @@ export class OutOfMemoryError extends Error {
   override readonly name = 'OutOfMemoryError';
 }
 
+/** Frame states in the state map. */
+const enum FrameState {
+  FREE = 0,
+  USED = 1,
+  /** Free, but still holding its previous owner's data. */
+  DIRTY = 2,
+}
+
+/** Int32 slots of the shared header, before the state map. */
+const enum Hdr {
+  LOCK = 0,
+  FREE = 1,
+  DIRTY = 2,
+  CURSOR = 3,
+  WORDS = 4,
+}
+const HEADER_BYTES = Hdr.WORDS * 4;
+
 export class FrameAllocator {
   readonly total: number;
+  /** Header (Int32) and state map (one byte per frame) over the shared state. */
+  private readonly hdr: Int32Array;
   private readonly state: Uint8Array;
-  private freeCount: number;
-  private dirtyCount = 0;
-  private cursor = 0;
 
-  constructor(readonly mem: MachineMemory) {
+  /**
+   * An allocator over `mem`'s RAM. Without `shared` it starts a fresh state (every frame free);
+   * with another allocator's `shared` it joins that one's pool.
+   */
+  constructor(
+    readonly mem: MachineMemory,
+    shared?: SharedArrayBuffer,
+  ) {
     this.total = mem.ramPages;
-    this.state = new Uint8Array(this.total);
-    this.freeCount = this.total;
+    const sab = shared ?? new SharedArrayBuffer(HEADER_BYTES + this.total);
+    if (sab.byteLength !== HEADER_BYTES + this.total) {
+      throw new RangeError(
+        `frame allocator state is ${sab.byteLength} bytes, not ${HEADER_BYTES + this.total}`,
+      );
+    }
+    this.hdr = new Int32Array(sab, 0, Hdr.WORDS);
+    this.state = new Uint8Array(sab, HEADER_BYTES, this.total);
+    if (!shared) this.hdr[Hdr.FREE] = this.total;
+  }
+
+  /** The shared state, for `new FrameAllocator(mem, shared)` on another thread. */
+  get shared(): SharedArrayBuffer {
+    return this.hdr.buffer as SharedArrayBuffer;
   }
 
   get free(): number {
-    return this.freeCount;
+    return Atomics.load(this.hdr, Hdr.FREE);
   }
 
   /** Machine physical address of a frame. */
@@ -54,69 +86,101 @@ export class FrameAllocator {
 
   /** One frame anywhere. */
   alloc(): Mfn {
-    if (this.freeCount === 0) throw new OutOfMemoryError('machine memory is exhausted');
-    for (let n = 0; n < this.total; n++) {
-      const i = (this.cursor + n) % this.total;
-      if (this.state[i] !== FrameState.USED) {
-        this.take(i);
-        this.cursor = i + 1;
-        return i as Mfn;
+    this.lock();
+    try {
+      if (this.hdr[Hdr.FREE] === 0) throw new OutOfMemoryError('machine memory is exhausted');
+      const cursor = this.hdr[Hdr.CURSOR]!;
+      for (let n = 0; n < this.total; n++) {
+        const i = (cursor + n) % this.total;
+        if (this.state[i] !== FrameState.USED) {
+          this.take(i);
+          this.hdr[Hdr.CURSOR] = i + 1;
+          return i as Mfn;
+        }
       }
+      throw new OutOfMemoryError('machine memory is exhausted');
+    } finally {
+      this.unlock();
     }
-    throw new OutOfMemoryError('machine memory is exhausted');
   }
 
   /** `count` contiguous frames whose first MFN is a multiple of `align`. */
   allocContiguous(count: number, align = 1): Mfn {
-    for (let start = 0; start + count <= this.total; start += align) {
-      let ok = true;
-      for (let i = 0; i < count; i++) {
-        if (this.state[start + i] === FrameState.USED) {
-          ok = false;
-          break;
+    this.lock();
+    try {
+      for (let start = 0; start + count <= this.total; start += align) {
+        let ok = true;
+        for (let i = 0; i < count; i++) {
+          if (this.state[start + i] === FrameState.USED) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) {
+          for (let i = 0; i < count; i++) this.take(start + i);
+          return start as Mfn;
         }
       }
-      if (ok) {
-        for (let i = 0; i < count; i++) this.take(start + i);
-        return start as Mfn;
-      }
+      throw new OutOfMemoryError(`no ${count} contiguous free frames in machine memory`);
+    } finally {
+      this.unlock();
     }
-    throw new OutOfMemoryError(`no ${count} contiguous free frames in machine memory`);
   }
 
   freeFrame(mfn: Mfn): void {
-    if (this.state[mfn] !== FrameState.USED) throw new Error(`frame ${mfn} freed twice`);
-    this.state[mfn] = FrameState.DIRTY;
-    this.dirtyCount++;
-    this.freeCount++;
+    this.lock();
+    try {
+      if (this.state[mfn] !== FrameState.USED) throw new Error(`frame ${mfn} freed twice`);
+      this.state[mfn] = FrameState.DIRTY;
+      this.hdr[Hdr.DIRTY]!++;
+      this.hdr[Hdr.FREE]!++;
+    } finally {
+      this.unlock();
+    }
   }
 
   /** Zeroes up to `max` dirty frames (idle-time scrubbing); returns how many it cleaned. */
   scrubIdle(max: number): number {
     let done = 0;
-    for (let i = 0; i < this.total && done < max && this.dirtyCount > 0; i++) {
-      if (this.state[i] === FrameState.DIRTY) {
+    while (done < max && Atomics.load(this.hdr, Hdr.DIRTY) > 0) {
+      this.lock();
+      try {
+        let i = 0;
+        while (i < this.total && this.state[i] !== FrameState.DIRTY) i++;
+        if (i === this.total) break;
         this.zero(i);
         this.state[i] = FrameState.FREE;
-        this.dirtyCount--;
+        this.hdr[Hdr.DIRTY]!--;
         done++;
+      } finally {
+        this.unlock();
       }
     }
     return done;
   }
 
-  /** Marks a free frame used, zeroing it first if it is dirty. */
+  /** Marks a free frame used, zeroing it first if it is dirty (lock held). */
   private take(i: number): void {
     if (this.state[i] === FrameState.DIRTY) {
       this.zero(i);
-      this.dirtyCount--;
+      this.hdr[Hdr.DIRTY]!--;
     }
     this.state[i] = FrameState.USED;
-    this.freeCount--;
+    this.hdr[Hdr.FREE]!--;
   }
 
   private zero(i: number): void {
     const off = this.mem.ramOffset + i * 4096;
     this.mem.u8.fill(0, off, off + 4096);
+  }
+
+  private lock(): void {
+    while (Atomics.compareExchange(this.hdr, Hdr.LOCK, 0, 1) !== 0) {
+      // Another pCPU holds it for a few microseconds at most: spin.
+    }
+  }
+
+  private unlock(): void {
+    Atomics.store(this.hdr, Hdr.LOCK, 0);
   }
 }

@@ -8,9 +8,10 @@
  * are per-vCPU deadlines turned into VSTIP when they pass; an interrupt injected into a blocked
  * vCPU wakes it. When nothing is runnable the loop sleeps until the next deadline or event.
  *
- * This object runs on the thread that created it; its pCPU is that thread. Domain state is
- * touched only here. (Running pCPUs as Workers is layered on top: each pCPU then owns whole
- * domains.)
+ * This object runs on the thread that created it; its pCPU is that thread, and the domains
+ * created here are touched only here. A host with several pCPUs has one Hypervisor per pCPU
+ * thread, all attached to the same MachineResources (memory, frames, hart blocks, domain ids);
+ * each owns whole domains (see toolstack/host.ts for why).
  */
 import { Bus } from '../machine/bus.ts';
 import { CodeCache } from '../machine/code_cache.ts';
@@ -19,11 +20,12 @@ import { Irq } from '../machine/hart/csr_defs.ts';
 import { run } from '../machine/hart/interp.ts';
 import { HS } from '../machine/hart/layout.ts';
 import { warmUpInterpreter } from '../machine/hart/warmup.ts';
-import { MachineMemory } from '../machine/memory.ts';
+import type { MachineMemory } from '../machine/memory.ts';
 import { HartState } from './abi/sbi.ts';
 import { Domain, type DomId } from './domain.ts';
 import { handleExit } from './exits.ts';
-import { FrameAllocator } from './frames.ts';
+import type { FrameAllocator } from './frames.ts';
+import { MachineResources } from './resources.ts';
 import { createCreditScheduler } from './sched/credit.ts';
 import type { SchedOps } from './sched/ops.ts';
 import type { SbiHost } from './vsbi.ts';
@@ -36,9 +38,11 @@ const YIELD_MS = 10;
 const TIMEBASE_HZ = 10_000_000;
 
 export interface HypervisorOptions {
-  /** Machine memory for all domains together (guest RAM plus page tables). */
-  memoryBytes: number;
-  /** vCPU state blocks to reserve (default 32). */
+  /** The machine to run on, shared with other pCPUs; or, without it, a new one of: */
+  resources?: MachineResources;
+  /** machine memory for all domains together (guest RAM plus page tables), */
+  memoryBytes?: number;
+  /** and vCPU state blocks to reserve (default 32). */
   maxVcpus?: number;
   clock: Clock;
   scheduler?: SchedOps;
@@ -69,26 +73,30 @@ export class Hypervisor implements SbiHost {
   readonly code: CodeCache;
   readonly clock: Clock;
   readonly sched: SchedOps;
+  readonly resources: MachineResources;
   readonly domains = new Map<number, Domain>();
-  private readonly freeBlocks: number[] = [];
   private readonly noDevices = new Bus();
-  private nextDomId = 1;
   private stopRequested = false;
   private running = false;
-  private preempt = false;
+  /** When (ms, machine time) the running vCPU must give the pCPU back for a woken one. */
+  private preemptAt = Infinity;
   private wakeUp: (() => void) | undefined;
   private readonly iclock: InstructionClock | undefined;
 
   constructor(opts: HypervisorOptions) {
     warmUpInterpreter();
-    const maxVcpus = opts.maxVcpus ?? 32;
-    this.mem = new MachineMemory({ harts: maxVcpus, ramBase: 0x8000_0000, ramBytes: opts.memoryBytes });
-    this.frames = new FrameAllocator(this.mem);
+    if (!opts.resources && opts.memoryBytes === undefined) {
+      throw new TypeError('Hypervisor needs either resources or memoryBytes');
+    }
+    this.resources =
+      opts.resources ??
+      MachineResources.create({ memoryBytes: opts.memoryBytes!, harts: opts.maxVcpus ?? 32 });
+    this.mem = this.resources.mem;
+    this.frames = this.resources.frames;
     this.code = new CodeCache(this.mem.ramPages);
     this.clock = opts.clock;
     this.iclock = isInstructionClock(opts.clock) ? opts.clock : undefined;
     this.sched = opts.scheduler ?? createCreditScheduler({ pcpus: 1 });
-    for (let i = maxVcpus - 1; i >= 0; i--) this.freeBlocks.push(i);
     this.code.onNewCodePage = (page) => {
       for (const d of this.domains.values()) for (const v of d.vcpus) v.hart.dropStoreEntriesFor(page);
     };
@@ -107,18 +115,25 @@ export class Hypervisor implements SbiHost {
 
   /** Creates a paused domain with its memory mapped and its vCPUs stopped. */
   createDomain(o: DomainCreateOptions): Domain {
-    if (o.vcpus > this.freeBlocks.length) {
+    const blocks = this.resources.allocBlocks(o.vcpus);
+    if (!blocks) {
       throw new RangeError(
-        `domain ${o.name} needs ${o.vcpus} vCPUs but only ${this.freeBlocks.length} are free`,
+        `domain ${o.name} needs ${o.vcpus} vCPUs but only ${this.resources.freeBlocks} are free`,
       );
     }
-    const id = this.nextDomId++ as DomId;
-    const d = new Domain(id, o.name, o.memoryBytes, o.vcpus, this.frames, this.mem, this.code, this.clock);
+    const id = this.resources.nextDomId() as DomId;
+    let d: Domain;
+    try {
+      d = new Domain(id, o.name, o.memoryBytes, o.vcpus, this.frames, this.mem, this.code, this.clock);
+    } catch (e) {
+      for (const b of blocks) this.resources.freeBlock(b);
+      throw e;
+    }
     if (o.weight !== undefined) d.weight = o.weight;
     if (o.cap !== undefined) d.cap = o.cap;
     const env = { mem: this.mem, bus: this.noDevices, code: this.code, clock: this.clock };
     for (let i = 0; i < o.vcpus; i++) {
-      const v = new Vcpu(d, i, this.freeBlocks.pop()!, env);
+      const v = new Vcpu(d, i, blocks[i]!, env);
       v.hart.onWake = () => this.wake(v);
       d.vcpus.push(v);
       this.sched.insert(v, 0);
@@ -150,7 +165,7 @@ export class Hypervisor implements SbiHost {
     for (const v of d.vcpus) {
       if (!v.blocked) this.sched.sleep(v, this.nowMs());
       this.sched.remove(v);
-      this.freeBlocks.push(v.hart.id);
+      this.resources.freeBlock(v.hart.id);
     }
     this.domains.delete(d.id);
     d.release();
@@ -165,7 +180,9 @@ export class Hypervisor implements SbiHost {
     const now = this.nowMs();
     v.runnableSince = now;
     this.sched.wake(v, now);
-    if (this.sched.shouldPreempt(v.pcpu, now)) this.preempt = true;
+    // A boosted wake preempts the running vCPU now, or once its rate limit has passed.
+    const delay = this.sched.preemptDelayMs(v.pcpu, now);
+    if (delay < Infinity) this.preemptAt = Math.min(this.preemptAt, now + delay);
     this.kick();
   }
 
@@ -211,7 +228,7 @@ export class Hypervisor implements SbiHost {
         const now = this.nowMs();
         this.pollTimers();
         this.sched.tick(now);
-        this.preempt = false;
+        this.preemptAt = Infinity;
         const pick = this.sched.pick(0, now, prev);
         prev = undefined;
         const v = pick.vcpu as Vcpu | undefined;
@@ -276,7 +293,8 @@ export class Hypervisor implements SbiHost {
       if (S[HS.EXIT_CAUSE] !== -1) handleExit(this, v);
       // The host-time budget keeps the event loop responsive; a deterministic run goes by
       // virtual time alone, so that where slices end never depends on host speed.
-      if (this.preempt || this.nowMs() >= untilMs || (!vc && performance.now() >= budgetUntil)) {
+      const now = this.nowMs();
+      if (now >= untilMs || now >= this.preemptAt || (!vc && performance.now() >= budgetUntil)) {
         return v.domain.state === 'running' && v.hsm === HartState.STARTED && !this.stopRequested;
       }
       budgetUntil = Math.min(budgetUntil, performance.now() + YIELD_MS);

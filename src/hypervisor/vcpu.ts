@@ -80,6 +80,9 @@ export class Vcpu implements SchedVcpu {
     hostCsrWrite(h, Csr.hideleg, BigInt(Irq.VS_ALL));
     hostCsrWrite(h, Csr.mcounteren, 7n);
     hostCsrWrite(h, Csr.hcounteren, 7n);
+    // What firmware leaves for the kernel on the bare board (OpenSBI enables cycle, time and
+    // instret for U-mode): scounteren is not swapped for V=1, so the guest's value lives here.
+    hostCsrWrite(h, Csr.scounteren, 7n);
     // HS-level FP state stays Dirty: the guest's own vsstatus.FS governs it.
     hostCsrWrite(h, Csr.mstatus, BigInt(Mstatus.FS));
     hostCsrWrite(h, Csr.pmpaddr0, (1n << 54n) - 1n);

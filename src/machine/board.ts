@@ -80,10 +80,17 @@ export type StopReason =
   | { kind: 'reset' }
   | { kind: 'stopped' };
 
-/** The host's monotonic clock as the board timer (10 MHz) and its wall clock for the RTC. */
+/**
+ * The host's monotonic clock as the board timer (10 MHz) and its wall clock for the RTC. mtime
+ * counts from `origin`, a time in ms on the `performance.timeOrigin + performance.now()` scale
+ * (default: now), so that clocks made on several threads from one origin agree.
+ */
 export class HostClock implements Clock {
   readonly frequencyHz = TIMEBASE_HZ;
-  private readonly t0 = performance.now();
+  private readonly t0: number;
+  constructor(origin = performance.timeOrigin + performance.now()) {
+    this.t0 = origin - performance.timeOrigin;
+  }
   mtime(): number {
     return Math.floor((performance.now() - this.t0) * (TIMEBASE_HZ / 1000));
   }

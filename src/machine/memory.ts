@@ -20,6 +20,11 @@ export interface MachineMemoryConfig {
   /** Guest-physical address of the first RAM byte (0x8000_0000 on the virt board). */
   ramBase: number;
   ramBytes: number;
+  /**
+   * An existing memory laid out by the same config (another thread's MachineMemory.memory):
+   * this MachineMemory then views it instead of making a new one.
+   */
+  memory?: WebAssembly.Memory;
 }
 
 export class MachineMemory {
@@ -51,7 +56,12 @@ export class MachineMemory {
     this.ramOffset = Math.ceil(hartBytes / (1 << 20)) * (1 << 20);
     const total = this.ramOffset + cfg.ramBytes;
     const pages = Math.ceil(total / WASM_PAGE);
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    this.memory = cfg.memory ?? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    if (this.memory.buffer.byteLength < total) {
+      throw new RangeError(
+        `the memory given is ${this.memory.buffer.byteLength} bytes; this layout needs ${total}`,
+      );
+    }
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     this.u8 = new Uint8Array(this.buffer);
     this.u16 = new Uint16Array(this.buffer);

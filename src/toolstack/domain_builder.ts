@@ -35,9 +35,11 @@ export interface DomainConfig {
   cap?: number;
   /** Random bytes for the DTB rng-seed and virtio-rng. */
   random: (dst: Uint8Array) => void;
+  /** Leave it paused (xl create -p) instead of starting it. */
+  paused?: boolean;
 }
 
-/** Creates, loads and starts (unpaused) a domain from `cfg`. */
+/** Creates, loads and starts (unless `cfg.paused`) a domain from `cfg`. */
 export function buildDomain(hv: Hypervisor, cfg: DomainConfig): Domain {
   checkKernel(cfg.kernel, cfg.kernelName ?? 'image');
   if (isElf(cfg.kernel)) {
@@ -104,7 +106,7 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): Domain {
       );
     }
     d.vcpus[0]!.start(kernelBase >>> 0, 0, dtbAddr);
-    hv.unpause(d);
+    if (!cfg.paused) hv.unpause(d);
     return d;
   } catch (e) {
     hv.destroyDomain(d);

@@ -8,14 +8,10 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
 import { HostClock, MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
-import type { Clock } from '../../machine/device.ts';
-import type { BlockBackend } from '../../machine/virtio/blk.ts';
-import type { ShutdownReason } from '../../hypervisor/domain.ts';
-import { Hypervisor } from '../../hypervisor/hypervisor.ts';
-import { openBlockFile } from '../../platform/node/block_file.ts';
+import { openBlockFile, type BlockFile } from '../../platform/node/block_file.ts';
 import { defaultGuest } from '../../platform/node/guest_image.ts';
 import { attachConsole } from '../../platform/node/terminal.ts';
-import { buildDomain } from '../../toolstack/domain_builder.ts';
+import { DOMAIN_OVERHEAD_BYTES, Host } from '../../toolstack/host.ts';
 import { registerCommand } from '../command_table.ts';
 import { defaultFirmware, memoryBytes, readInput, vcpuCount } from '../run_support.ts';
 
@@ -52,11 +48,11 @@ interface RunInputs {
   kernelPath: string;
   initrd: Uint8Array | undefined;
   cmdline: string;
-  disks: BlockBackend[];
+  disks: { path: string; readOnly: boolean }[];
   virtioConsole: boolean;
   noReboot: boolean;
-  clock: () => Clock;
-  random: (dst: Uint8Array) => void;
+  deterministic: boolean;
+  seed: number;
 }
 
 registerCommand({
@@ -108,38 +104,30 @@ registerCommand({
     if (values.seed !== undefined && !values.deterministic) {
       throw new UserError('--seed only applies with --deterministic; add --deterministic');
     }
-    const disks: (BlockBackend & { close(): void })[] = [];
-    try {
-      for (const spec of values.disk ?? []) {
-        const [path, ...flags] = spec.split(',');
-        for (const f of flags) {
-          if (f !== 'ro' && f !== 'rw')
-            throw new UserError(`--disk ${spec}: unknown flag '${f}'; use F, F,ro or F,rw`);
-        }
-        if (!path) throw new UserError(`--disk ${spec} has no file name; pass --disk FILE[,ro]`);
-        disks.push(openBlockFile(path, { readOnly: flags.includes('ro') }));
+    const diskSpecs: { path: string; readOnly: boolean }[] = [];
+    for (const spec of values.disk ?? []) {
+      const [path, ...flags] = spec.split(',');
+      for (const f of flags) {
+        if (f !== 'ro' && f !== 'rw')
+          throw new UserError(`--disk ${spec}: unknown flag '${f}'; use F, F,ro or F,rw`);
       }
-      const inputs: RunInputs = {
-        ramBytes,
-        vcpus,
-        kernel,
-        kernelPath,
-        initrd,
-        cmdline,
-        disks,
-        virtioConsole: values['virtio-console'] === true,
-        noReboot: values['no-reboot'] === true,
-        clock: () => (values.deterministic ? new VirtualClock() : new HostClock()),
-        random: values.deterministic
-          ? seededRandom(seed)
-          : (d: Uint8Array) => {
-              globalThis.crypto.getRandomValues(d);
-            },
-      };
-      return firmware ? await runBare(inputs, firmware, firmwarePath!) : await runHosted(inputs);
-    } finally {
-      for (const d of disks) d.close();
+      if (!path) throw new UserError(`--disk ${spec} has no file name; pass --disk FILE[,ro]`);
+      diskSpecs.push({ path, readOnly: flags.includes('ro') });
     }
+    const inputs: RunInputs = {
+      ramBytes,
+      vcpus,
+      kernel,
+      kernelPath,
+      initrd,
+      cmdline,
+      disks: diskSpecs,
+      virtioConsole: values['virtio-console'] === true,
+      noReboot: values['no-reboot'] === true,
+      deterministic: values.deterministic === true,
+      seed,
+    };
+    return firmware ? await runBare(inputs, firmware, firmwarePath!) : await runHosted(inputs);
   },
 });
 
@@ -151,57 +139,51 @@ function stats(t0: number, instructions: number): void {
   );
 }
 
-/** The guest as a domain of the hypervisor. */
+/** The guest as a domain of the hypervisor, on a host with one pCPU thread. */
 async function runHosted(o: RunInputs): Promise<number> {
-  // Machine memory: the guest's RAM plus room for its page tables and the hypervisor's own.
-  const hv = new Hypervisor({ memoryBytes: o.ramBytes + (16 << 20), clock: o.clock() });
-  for (;;) {
-    let reason: ShutdownReason | undefined;
-    let domain;
-    try {
-      domain = buildDomain(hv, {
-        name: 'guest',
-        memoryBytes: o.ramBytes,
-        vcpus: o.vcpus,
-        kernel: o.kernel,
-        kernelName: o.kernelPath,
-        ...(o.initrd && { initrd: o.initrd }),
-        cmdline: o.cmdline,
-        disks: o.disks,
-        virtioConsole: o.virtioConsole,
-        random: o.random,
-      });
-    } catch (e) {
-      if (e instanceof RangeError) throw new UserError(e.message);
-      throw e;
-    }
-    const d = domain;
-    d.onConsole = (bytes) => process.stdout.write(bytes);
-    d.onShutdown = (r) => {
-      reason = r;
-      hv.stopRunning();
-    };
+  const host = await Host.start({
+    memoryBytes: o.ramBytes + DOMAIN_OVERHEAD_BYTES,
+    pcpus: 1,
+    maxVcpus: o.vcpus,
+    deterministic: o.deterministic,
+  });
+  try {
+    const t0 = performance.now();
+    const dom = await host.createDomain({
+      name: 'guest',
+      memoryBytes: o.ramBytes,
+      vcpus: o.vcpus,
+      kernel: o.kernel,
+      kernelName: o.kernelPath,
+      ...(o.initrd && { initrd: o.initrd }),
+      cmdline: o.cmdline,
+      disks: o.disks,
+      virtioConsole: o.virtioConsole,
+      ...(o.deterministic && { seed: o.seed }),
+      onPoweroff: 'destroy',
+      onCrash: 'destroy',
+      onReboot: o.noReboot ? 'destroy' : 'restart',
+    });
+    dom.onConsole((bytes) => process.stdout.write(bytes));
+    dom.onShutdown((_reason, _info, action) => {
+      if (action === 'restart') process.stderr.write('\r\ndomus: the guest rebooted; booting it again\r\n');
+    });
     let quit = false;
     const con = attachConsole({
-      send: (bytes) => {
-        d.sendConsoleInput(bytes);
-        hv.kick();
-      },
+      send: (bytes) => dom.sendInput(bytes),
       quit: () => {
         quit = true;
-        hv.stopRunning();
+        void dom.destroy();
       },
     });
-    const t0 = performance.now();
+    let info;
     try {
-      await hv.run();
+      info = await dom.gone;
     } finally {
       con.detach();
     }
-    let instructions = 0;
-    for (const v of d.vcpus) instructions += v.instructions;
-    stats(t0, instructions);
-    hv.destroyDomain(d);
+    stats(t0, info.instructions);
+    const reason = dom.lastShutdown;
     if (quit || !reason) return 0;
     switch (reason.kind) {
       case 'poweroff':
@@ -210,24 +192,44 @@ async function runHosted(o: RunInputs): Promise<number> {
         process.stderr.write(`domus: the guest crashed: ${reason.detail}\n`);
         return 1;
       case 'reboot':
-        if (o.noReboot) return 0;
-        process.stderr.write('\r\ndomus: the guest rebooted; booting it again\r\n');
-        continue;
+        return 0;
     }
+  } finally {
+    await host.close();
   }
 }
 
 /** The guest on the bare board with M-mode firmware. */
 async function runBare(o: RunInputs, firmware: Uint8Array, firmwarePath: string): Promise<number> {
+  const disks: BlockFile[] = [];
+  try {
+    for (const d of o.disks) disks.push(openBlockFile(d.path, { readOnly: d.readOnly }));
+    return await runBoard(o, disks, firmware, firmwarePath);
+  } finally {
+    for (const d of disks) d.close();
+  }
+}
+
+async function runBoard(
+  o: RunInputs,
+  disks: BlockFile[],
+  firmware: Uint8Array,
+  firmwarePath: string,
+): Promise<number> {
+  const random = o.deterministic
+    ? seededRandom(o.seed)
+    : (d: Uint8Array) => {
+        globalThis.crypto.getRandomValues(d);
+      };
   for (;;) {
     const board = new VirtBoard({
       ramBytes: o.ramBytes,
       harts: o.vcpus,
-      disks: o.disks,
+      disks,
       virtioConsole: o.virtioConsole,
       onConsole: (bytes) => process.stdout.write(bytes),
-      clock: o.clock(),
-      random: o.random,
+      clock: o.deterministic ? new VirtualClock() : new HostClock(),
+      random,
     });
     try {
       board.loadFirmware({

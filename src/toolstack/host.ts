@@ -1,0 +1,355 @@
+/**
+ * The host: the machine (shared memory, frames, hart blocks) and its pCPUs, each a host thread
+ * running one Hypervisor (toolstack/pcpu.ts). This is the toolstack library's entry point:
+ * `Host.start()` brings the pCPUs up, `createDomain()` builds a domain from a plain config on a
+ * pCPU and returns a handle with its console, its lifecycle operations and its counters.
+ *
+ * Placement. A domain runs on one pCPU with all its vCPUs and device models (the pCPU with the
+ * fewest vCPUs placed, unless the config pins one), so a domain's memory is only ever touched
+ * by one thread and its devices need no cross-thread calls; domains on different pCPUs run in
+ * parallel. Within a pCPU the credit scheduler shares the thread between the vCPUs there by
+ * weight and cap. The departure from Xen (where any vCPU may run on any pCPU) is deliberate: a
+ * guest's LR/SC and AMOs and its emulated devices stay single-threaded and fast.
+ */
+import { UserError } from '../common/errors.ts';
+import type { ShutdownReason } from '../hypervisor/domain.ts';
+import { MachineResources } from '../hypervisor/resources.ts';
+import { hostCores, spawnWorker, type WorkerLink } from '../platform/node/worker.ts';
+import type {
+  ClockSpec,
+  DomainInfo,
+  DomainSpec,
+  FromPcpu,
+  PcpuInit,
+  ShutdownAction,
+  ToPcpu,
+} from './pcpu_protocol.ts';
+
+export type { DomainInfo, DomainSpec, ShutdownAction } from './pcpu_protocol.ts';
+
+/** Page tables and slack the machine needs per domain beyond its RAM. */
+export const DOMAIN_OVERHEAD_BYTES = 16 << 20;
+
+export interface HostOptions {
+  /** Machine memory for all domains together: their RAM plus DOMAIN_OVERHEAD_BYTES each. */
+  memoryBytes: number;
+  /** pCPU threads (default: the host's cores). */
+  pcpus?: number;
+  /** vCPU state blocks (default 32): the most vCPUs all domains together can have. */
+  maxVcpus?: number;
+  /** Virtual time from retired instructions on every pCPU (see VirtualClock). */
+  deterministic?: boolean;
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+class Pcpu {
+  readonly pending = new Map<number, Pending>();
+  /** vCPUs of the domains placed here. */
+  vcpus = 0;
+  alive = true;
+  constructor(
+    readonly index: number,
+    readonly link: WorkerLink,
+  ) {}
+}
+
+export class Host {
+  private readonly handles = new Map<number, DomainHandle>();
+  private nextReq = 1;
+  private closed = false;
+
+  private constructor(
+    readonly resources: MachineResources,
+    private readonly cpus: Pcpu[],
+  ) {}
+
+  /** Starts the pCPU threads; resolves when all of them are ready to take domains. */
+  static async start(o: HostOptions): Promise<Host> {
+    const n = o.pcpus ?? hostCores();
+    if (!Number.isInteger(n) || n < 1 || n > 64) {
+      throw new UserError(`--pcpus ${n} is not a number from 1 to 64`);
+    }
+    const resources = MachineResources.create({ memoryBytes: o.memoryBytes, harts: o.maxVcpus ?? 32 });
+    const clock: ClockSpec = o.deterministic
+      ? { kind: 'virtual' }
+      : { kind: 'host', origin: performance.timeOrigin + performance.now() };
+    const entry = new URL(
+      import.meta.url.endsWith('.ts') ? './pcpu_worker.ts' : './pcpu_worker.mjs',
+      import.meta.url,
+    );
+    const cpus: Pcpu[] = [];
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < n; i++) {
+      const init: PcpuInit = { pcpu: i, machine: resources.handle(), clock };
+      const cpu = new Pcpu(i, spawnWorker(entry, init));
+      cpus.push(cpu);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          cpu.link.onMessage((m) => {
+            if ((m as FromPcpu).t === 'ready') resolve();
+          });
+          cpu.link.onError(reject);
+        }),
+      );
+    }
+    const host = new Host(resources, cpus);
+    for (const cpu of cpus) host.wire(cpu);
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await Promise.all(cpus.map((c) => c.link.terminate()));
+      throw e;
+    }
+    return host;
+  }
+
+  get pcpus(): number {
+    return this.cpus.length;
+  }
+
+  /** Builds a domain and (unless spec.paused) starts it; `pcpu` pins it to one pCPU. */
+  async createDomain(spec: DomainSpec & { pcpu?: number }): Promise<DomainHandle> {
+    if (this.closed) throw new Error('the host is closed');
+    let cpu: Pcpu | undefined;
+    if (spec.pcpu !== undefined) {
+      cpu = this.cpus[spec.pcpu];
+      if (!cpu)
+        throw new UserError(
+          `pCPU ${spec.pcpu} does not exist; this host has pCPUs 0..${this.cpus.length - 1}`,
+        );
+    } else {
+      for (const c of this.cpus) if (c.alive && (!cpu || c.vcpus < cpu.vcpus)) cpu = c;
+    }
+    if (!cpu?.alive) throw new Error('no pCPU is running');
+    const data: DomainSpec = { ...spec };
+    delete (data as { pcpu?: number }).pcpu;
+    cpu.vcpus += spec.vcpus;
+    let id: number;
+    try {
+      id = (await this.request(cpu, { t: 'create', req: 0, spec: data })) as number;
+    } catch (e) {
+      cpu.vcpus -= spec.vcpus;
+      throw e;
+    }
+    const h = new DomainHandle(this, cpu.index, id, spec.name, spec.vcpus);
+    this.handles.set(id, h);
+    return h;
+  }
+
+  /** Every domain on every pCPU, by id. */
+  async list(): Promise<DomainInfo[]> {
+    const all = await Promise.all(
+      this.cpus
+        .filter((c) => c.alive)
+        .map((c) => this.request(c, { t: 'list', req: 0 }) as Promise<DomainInfo[]>),
+    );
+    return all.flat().sort((a, b) => a.id - b.id);
+  }
+
+  /** Destroys every domain and stops the pCPU threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(
+      this.cpus.map(async (c) => {
+        if (c.alive) await this.request(c, { t: 'stop', req: 0 }).catch(() => {});
+        await c.link.terminate();
+      }),
+    );
+  }
+
+  /** @internal */
+  request(cpu: Pcpu | number, m: Exclude<ToPcpu, { t: 'input' }>): Promise<unknown> {
+    const c = typeof cpu === 'number' ? this.cpus[cpu]! : cpu;
+    if (!c.alive) return Promise.reject(new Error(`pCPU ${c.index} has stopped`));
+    const req = this.nextReq++;
+    return new Promise((resolve, reject) => {
+      c.pending.set(req, { resolve, reject });
+      c.link.post({ ...m, req });
+    });
+  }
+
+  /** @internal */
+  send(pcpu: number, m: ToPcpu, transfer?: ArrayBuffer[]): void {
+    this.cpus[pcpu]!.link.post(m, transfer);
+  }
+
+  private wire(cpu: Pcpu): void {
+    cpu.link.onMessage((raw) => {
+      const m = raw as FromPcpu;
+      switch (m.t) {
+        case 'ready':
+          return;
+        case 'reply':
+        case 'fail': {
+          const p = cpu.pending.get(m.req);
+          if (!p) return;
+          cpu.pending.delete(m.req);
+          if (m.t === 'reply') p.resolve(m.value);
+          else p.reject(m.user ? new UserError(m.message) : new Error(m.message));
+          return;
+        }
+        case 'console':
+          this.handles.get(m.domid)?.deliverConsole(m.bytes);
+          return;
+        case 'shutdown':
+          this.handles.get(m.domid)?.deliverShutdown(m.reason, m.info, m.action);
+          return;
+        case 'restarted': {
+          const h = this.handles.get(m.domid);
+          if (!h) return;
+          this.handles.delete(m.domid);
+          this.handles.set(m.newId, h);
+          h.deliverRestart(m.newId);
+          return;
+        }
+        case 'gone': {
+          const h = this.handles.get(m.domid);
+          cpu.vcpus -= m.info.vcpus;
+          if (h && h.id === m.domid) {
+            this.handles.delete(m.domid);
+            h.deliverGone(m.info);
+          }
+          return;
+        }
+      }
+    });
+    const die = (why: string) => {
+      if (!cpu.alive) return;
+      cpu.alive = false;
+      for (const p of cpu.pending.values()) p.reject(new Error(`pCPU ${cpu.index} ${why}`));
+      cpu.pending.clear();
+      for (const h of [...this.handles.values()]) {
+        if (h.pcpu !== cpu.index) continue;
+        this.handles.delete(h.id);
+        h.deliverCrash(`pCPU ${cpu.index} ${why}`);
+      }
+    };
+    cpu.link.onError((e) => die(`failed: ${e.stack ?? e.message}`));
+    cpu.link.onExit((code) => die(`exited (${code})`));
+  }
+}
+
+/**
+ * One domain of a Host, followed across restarts (on_reboot = restart gives it a new id, as
+ * Xen does). Console output is kept until a listener is attached with `onConsole`.
+ */
+export class DomainHandle {
+  /** How the domain last shut down, once it has. */
+  lastShutdown: ShutdownReason | undefined;
+  /** Resolves with the domain's final counters when it is gone for good. */
+  readonly gone: Promise<DomainInfo>;
+  private consoleListener: ((bytes: Uint8Array) => void) | undefined;
+  private consoleBacklog: Uint8Array[] = [];
+  private shutdownListeners: ((reason: ShutdownReason, info: DomainInfo, action: ShutdownAction) => void)[] =
+    [];
+  private resolveGone!: (info: DomainInfo) => void;
+
+  constructor(
+    private readonly host: Host,
+    readonly pcpu: number,
+    public id: number,
+    readonly name: string,
+    readonly vcpus: number,
+  ) {
+    this.gone = new Promise((resolve) => (this.resolveGone = resolve));
+  }
+
+  /** Receives the guest's console output (including what came before this call). */
+  onConsole(f: (bytes: Uint8Array) => void): void {
+    this.consoleListener = f;
+    for (const b of this.consoleBacklog) f(b);
+    this.consoleBacklog = [];
+  }
+
+  /** Called each time the guest powers off, reboots or crashes, with the action taken. */
+  onShutdown(f: (reason: ShutdownReason, info: DomainInfo, action: ShutdownAction) => void): void {
+    this.shutdownListeners.push(f);
+  }
+
+  /** Sends bytes to the guest's console. */
+  sendInput(bytes: Uint8Array): void {
+    this.host.send(this.pcpu, { t: 'input', domid: this.id, bytes });
+  }
+
+  async pause(): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'pause', req: 0, domid: this.id });
+  }
+
+  async unpause(): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'unpause', req: 0, domid: this.id });
+  }
+
+  /** Sets the credit scheduler's weight and/or cap (xl sched-credit -w/-c). */
+  async setSchedParams(p: { weight?: number; cap?: number }): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'sched', req: 0, domid: this.id, ...p });
+  }
+
+  /** The domain's state and counters now. */
+  async info(): Promise<DomainInfo> {
+    const all = (await this.host.request(this.pcpu, { t: 'list', req: 0 })) as DomainInfo[];
+    const me = all.find((d) => d.id === this.id);
+    if (!me) throw new UserError(`domain ${this.name} (id ${this.id}) no longer exists`);
+    return me;
+  }
+
+  /** Destroys the domain (whatever it is doing) and returns its final counters. */
+  async destroy(): Promise<DomainInfo> {
+    for (;;) {
+      const id = this.id;
+      try {
+        await this.host.request(this.pcpu, { t: 'destroy', req: 0, domid: id });
+        break;
+      } catch {
+        // Gone already, or restarted under a new id meanwhile: then destroy that one.
+        if (this.id === id) break;
+      }
+    }
+    return this.gone;
+  }
+
+  /** @internal */
+  deliverConsole(bytes: Uint8Array): void {
+    if (this.consoleListener) this.consoleListener(bytes);
+    else this.consoleBacklog.push(bytes);
+  }
+
+  /** @internal */
+  deliverShutdown(reason: ShutdownReason, info: DomainInfo, action: ShutdownAction): void {
+    this.lastShutdown = reason;
+    for (const f of this.shutdownListeners) f(reason, info, action);
+  }
+
+  /** @internal */
+  deliverRestart(newId: number): void {
+    this.id = newId;
+  }
+
+  /** @internal */
+  deliverGone(info: DomainInfo): void {
+    this.resolveGone(info);
+  }
+
+  /** @internal The pCPU running this domain died. */
+  deliverCrash(detail: string): void {
+    const reason: ShutdownReason = { kind: 'crash', detail };
+    this.lastShutdown = reason;
+    const info: DomainInfo = {
+      id: this.id,
+      name: this.name,
+      pcpu: this.pcpu,
+      state: 'dying',
+      memoryBytes: 0,
+      vcpus: this.vcpus,
+      weight: 0,
+      cap: 0,
+      cpuMs: 0,
+      stealMs: 0,
+      instructions: 0,
+      shutdownReason: reason,
+    };
+    for (const f of this.shutdownListeners) f(reason, info, 'destroy');
+    this.resolveGone(info);
+  }
+}

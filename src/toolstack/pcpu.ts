@@ -1,0 +1,207 @@
+/**
+ * A pCPU thread: one Hypervisor over the shared machine, running the domains the host placed
+ * here, and the toolstack's agent for them — it builds them (domain_builder.ts) with their
+ * device models (virtio backends on files opened here), forwards their consoles, applies their
+ * shutdown actions, and answers the host's requests (pcpu_protocol.ts).
+ *
+ * A domain lives on one pCPU with all its vCPUs and devices: its vCPUs take turns on this
+ * thread under the local scheduler, so guest memory accesses of one domain (atomics, LR/SC)
+ * never race across threads, and device emulation needs no cross-thread round trip.
+ */
+import { UserError } from '../common/errors.ts';
+import { HostClock, seededRandom, VirtualClock } from '../machine/board.ts';
+import type { Clock } from '../machine/device.ts';
+import type { Domain, ShutdownReason } from '../hypervisor/domain.ts';
+import { Hypervisor } from '../hypervisor/hypervisor.ts';
+import { MachineResources } from '../hypervisor/resources.ts';
+import { openBlockFile, type BlockFile } from '../platform/node/block_file.ts';
+import type { WorkerLink } from '../platform/node/worker.ts';
+import { buildDomain } from './domain_builder.ts';
+import type { DomainInfo, DomainSpec, FromPcpu, PcpuInit, ShutdownAction, ToPcpu } from './pcpu_protocol.ts';
+
+interface Resident {
+  domain: Domain;
+  spec: DomainSpec;
+  disks: BlockFile[];
+}
+
+export class PcpuServer {
+  readonly hv: Hypervisor;
+  private readonly resident = new Map<number, Resident>();
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly link: WorkerLink,
+    readonly init: PcpuInit,
+  ) {
+    const clock: Clock =
+      init.clock.kind === 'virtual' ? new VirtualClock() : new HostClock(init.clock.origin);
+    this.hv = new Hypervisor({ resources: MachineResources.attach(init.machine), clock });
+    link.onMessage((m) => this.handle(m as ToPcpu));
+    this.done = this.hv.run();
+    this.post({ t: 'ready' });
+  }
+
+  /** Resolves when the pCPU loop has stopped (after a `stop` request). */
+  get finished(): Promise<void> {
+    return this.done;
+  }
+
+  private post(m: FromPcpu, transfer?: ArrayBuffer[]): void {
+    this.link.post(m, transfer);
+  }
+
+  private handle(m: ToPcpu): void {
+    if (m.t === 'input') {
+      this.resident.get(m.domid)?.domain.sendConsoleInput(m.bytes);
+      this.hv.kick();
+      return;
+    }
+    try {
+      const value = this.request(m);
+      this.post({ t: 'reply', req: m.req, value });
+    } catch (e) {
+      const user = e instanceof UserError || e instanceof RangeError;
+      const message = e instanceof Error ? (user ? e.message : (e.stack ?? e.message)) : String(e);
+      this.post({ t: 'fail', req: m.req, message, user });
+    }
+    this.hv.kick();
+  }
+
+  private request(m: Exclude<ToPcpu, { t: 'input' }>): unknown {
+    switch (m.t) {
+      case 'create':
+        return this.create(m.spec).id;
+      case 'pause':
+        this.hv.pause(this.get(m.domid).domain);
+        return undefined;
+      case 'unpause':
+        this.hv.unpause(this.get(m.domid).domain);
+        return undefined;
+      case 'destroy':
+        return this.destroy(this.get(m.domid));
+      case 'sched': {
+        const d = this.get(m.domid).domain;
+        if (m.weight !== undefined) d.weight = m.weight;
+        if (m.cap !== undefined) d.cap = m.cap;
+        return undefined;
+      }
+      case 'list':
+        return [...this.resident.values()].map((r) => this.info(r.domain));
+      case 'stop':
+        for (const r of [...this.resident.values()]) this.destroy(r);
+        this.hv.stopRunning();
+        void this.done.then(() => this.link.terminate());
+        return undefined;
+    }
+  }
+
+  private get(domid: number): Resident {
+    const r = this.resident.get(domid);
+    if (!r)
+      throw new UserError(`domain ${domid} is not on pCPU ${this.init.pcpu}; list domains to see their ids`);
+    return r;
+  }
+
+  private create(spec: DomainSpec): Domain {
+    const disks: BlockFile[] = [];
+    let d: Domain;
+    try {
+      for (const disk of spec.disks ?? []) disks.push(openBlockFile(disk.path, { readOnly: disk.readOnly }));
+      const random =
+        spec.seed !== undefined ? seededRandom(spec.seed) : (dst: Uint8Array) => crypto.getRandomValues(dst);
+      d = buildDomain(this.hv, {
+        name: spec.name,
+        memoryBytes: spec.memoryBytes,
+        vcpus: spec.vcpus,
+        kernel: spec.kernel,
+        ...(spec.kernelName !== undefined && { kernelName: spec.kernelName }),
+        ...(spec.initrd && { initrd: spec.initrd }),
+        cmdline: spec.cmdline,
+        disks,
+        ...(spec.virtioConsole !== undefined && { virtioConsole: spec.virtioConsole }),
+        ...(spec.weight !== undefined && { weight: spec.weight }),
+        ...(spec.cap !== undefined && { cap: spec.cap }),
+        ...(spec.paused !== undefined && { paused: spec.paused }),
+        random,
+      });
+    } catch (e) {
+      for (const f of disks) f.close();
+      throw e;
+    }
+    const r: Resident = { domain: d, spec, disks };
+    this.resident.set(d.id, r);
+    d.onConsole = (bytes) => this.post({ t: 'console', domid: d.id, bytes }, [bytes.buffer as ArrayBuffer]);
+    // The shutdown action runs after the current vCPU slice, outside the guest's SBI call.
+    d.onShutdown = (reason) => queueMicrotask(() => this.shutdown(r, reason));
+    return d;
+  }
+
+  private shutdown(r: Resident, reason: ShutdownReason): void {
+    const spec = r.spec;
+    const action: ShutdownAction =
+      (reason.kind === 'poweroff'
+        ? spec.onPoweroff
+        : reason.kind === 'reboot'
+          ? spec.onReboot
+          : spec.onCrash) ?? (reason.kind === 'reboot' ? 'restart' : 'destroy');
+    const oldId = r.domain.id;
+    this.post({ t: 'shutdown', domid: oldId, reason, info: this.info(r.domain), action });
+    if (action === 'preserve') return;
+    if (action === 'destroy') {
+      this.destroy(r);
+      return;
+    }
+    const info = this.destroy(r, false);
+    try {
+      const d = this.create(spec);
+      this.post({ t: 'restarted', domid: oldId, newId: d.id });
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      this.post({
+        t: 'console',
+        domid: oldId,
+        bytes: new TextEncoder().encode(`\r\ndomus: restart failed: ${why}\r\n`),
+      });
+      this.post({ t: 'gone', domid: oldId, info });
+    }
+  }
+
+  /** Destroys a domain here; `announce` tells the host it is gone (not when it is restarted). */
+  private destroy(r: Resident, announce = true): DomainInfo {
+    const d = r.domain;
+    d.flushConsole();
+    this.hv.destroyDomain(d);
+    for (const f of r.disks) f.close();
+    this.resident.delete(d.id);
+    const info = this.info(d);
+    info.state = 'dying';
+    if (announce) this.post({ t: 'gone', domid: d.id, info });
+    return info;
+  }
+
+  private info(d: Domain): DomainInfo {
+    let cpuMs = 0;
+    let stealMs = 0;
+    let instructions = 0;
+    for (const v of d.vcpus) {
+      cpuMs += v.runMs;
+      stealMs += v.stealMs;
+      instructions += v.instructions;
+    }
+    return {
+      id: d.id,
+      name: d.name,
+      pcpu: this.init.pcpu,
+      state: d.state,
+      memoryBytes: d.memoryBytes,
+      vcpus: d.vcpus.length,
+      weight: d.weight,
+      cap: d.cap,
+      cpuMs,
+      stealMs,
+      instructions,
+      ...(d.shutdownReason && { shutdownReason: d.shutdownReason }),
+    };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Messages between the host (toolstack/host.ts, on the thread that owns the host) and its pCPU
+ * threads (toolstack/pcpu.ts). Each pCPU runs one Hypervisor over the shared machine and owns
+ * the domains placed on it; everything else about those domains goes through these messages.
+ * All of them are structured-cloneable plain data.
+ */
+import type { MachineHandle } from '../hypervisor/resources.ts';
+import type { ShutdownReason } from '../hypervisor/domain.ts';
+
+/** What to do when a guest powers off, reboots or crashes (xl.cfg on_poweroff/on_reboot/on_crash). */
+export type ShutdownAction = 'destroy' | 'restart' | 'preserve';
+
+/** A domain to build: DomainConfig (domain_builder.ts) as data. */
+export interface DomainSpec {
+  name: string;
+  memoryBytes: number;
+  vcpus: number;
+  kernel: Uint8Array;
+  kernelName?: string;
+  initrd?: Uint8Array;
+  cmdline: string;
+  /** Raw disk images, opened by the pCPU that runs the domain. */
+  disks?: { path: string; readOnly: boolean }[];
+  virtioConsole?: boolean;
+  weight?: number;
+  cap?: number;
+  /** Seed for the domain's randomness (DTB rng-seed, virtio-rng); default: the host's entropy. */
+  seed?: number;
+  paused?: boolean;
+  onPoweroff?: ShutdownAction;
+  onReboot?: ShutdownAction;
+  onCrash?: ShutdownAction;
+}
+
+export type DomainRunState = 'running' | 'paused' | 'shutdown' | 'dying';
+
+/** A domain as `xl list` sees it, plus scheduling and execution counters. */
+export interface DomainInfo {
+  id: number;
+  name: string;
+  pcpu: number;
+  state: DomainRunState;
+  memoryBytes: number;
+  vcpus: number;
+  weight: number;
+  cap: number;
+  /** Milliseconds its vCPUs ran, and waited runnable while another vCPU had the pCPU. */
+  cpuMs: number;
+  stealMs: number;
+  /** Guest instructions retired by all its vCPUs. */
+  instructions: number;
+  shutdownReason?: ShutdownReason;
+}
+
+export type ClockSpec = { kind: 'host'; origin: number } | { kind: 'virtual' };
+
+/** Start-up data of a pCPU thread. */
+export interface PcpuInit {
+  pcpu: number;
+  machine: MachineHandle;
+  clock: ClockSpec;
+}
+
+export type ToPcpu =
+  | { t: 'create'; req: number; spec: DomainSpec }
+  | { t: 'input'; domid: number; bytes: Uint8Array }
+  | { t: 'pause' | 'unpause' | 'destroy'; req: number; domid: number }
+  | { t: 'sched'; req: number; domid: number; weight?: number; cap?: number }
+  | { t: 'list'; req: number }
+  | { t: 'stop'; req: number };
+
+export type FromPcpu =
+  | { t: 'ready' }
+  | { t: 'reply'; req: number; value?: unknown }
+  | { t: 'fail'; req: number; message: string; user: boolean }
+  | { t: 'console'; domid: number; bytes: Uint8Array }
+  | { t: 'shutdown'; domid: number; reason: ShutdownReason; info: DomainInfo; action: ShutdownAction }
+  /** The domain `domid` rebooted and was rebuilt as `newId` (on_reboot = restart). */
+  | { t: 'restarted'; domid: number; newId: number }
+  /** The domain is gone (destroyed by its shutdown action or a destroy request). */
+  | { t: 'gone'; domid: number; info: DomainInfo };
