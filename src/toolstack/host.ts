@@ -294,6 +294,17 @@ export class DomainHandle {
     return me;
   }
 
+  /** A copy of `length` bytes of the domain's memory at guest-physical address `gpa`. */
+  async readMemory(gpa: number, length: number): Promise<Uint8Array> {
+    return (await this.host.request(this.pcpu, {
+      t: 'peek',
+      req: 0,
+      domid: this.id,
+      gpa,
+      length,
+    })) as Uint8Array;
+  }
+
   /** Destroys the domain (whatever it is doing) and returns its final counters. */
   async destroy(): Promise<DomainInfo> {
     for (;;) {

@@ -88,6 +88,16 @@ export class PcpuServer {
       }
       case 'list':
         return [...this.resident.values()].map((r) => this.info(r.domain));
+      case 'peek': {
+        const d = this.get(m.domid).domain;
+        const buf = new Uint8Array(m.length);
+        if (!d.memory.read(m.gpa, buf)) {
+          throw new UserError(
+            `domain ${d.name} has no memory at 0x${m.gpa.toString(16)}..0x${(m.gpa + m.length).toString(16)}; read inside its RAM`,
+          );
+        }
+        return buf;
+      }
       case 'stop':
         for (const r of [...this.resident.values()]) this.destroy(r);
         this.hv.stopRunning();

@@ -67,6 +67,8 @@ export type ToPcpu =
   | { t: 'pause' | 'unpause' | 'destroy'; req: number; domid: number }
   | { t: 'sched'; req: number; domid: number; weight?: number; cap?: number }
   | { t: 'list'; req: number }
+  /** Reads guest memory (the toolstack's foreign mapping, for tests and introspection). */
+  | { t: 'peek'; req: number; domid: number; gpa: number; length: number }
   | { t: 'stop'; req: number };
 
 export type FromPcpu =
