@@ -49,9 +49,11 @@ test('four Linux domains run at once, each with its own console, and each runs t
     assert.deepEqual(new Set(doms.map((d) => d.pcpu)), new Set([0, 1]), 'domains are spread over both pCPUs');
     const consoles = doms.map(collect);
     const listed = await host.list();
+    assert.deepEqual(listed.map((d) => d.name).sort(), doms.map((d) => d.name).sort());
     assert.deepEqual(
-      listed.map((d) => d.name),
-      doms.map((d) => d.name),
+      listed.map((d) => d.id),
+      [...new Set(doms.map((d) => d.id))].sort((x, y) => x - y),
+      'ids are unique across pCPUs',
     );
     const finals = await Promise.all(doms.map((d) => d.gone));
     for (let i = 0; i < n; i++) {
@@ -72,7 +74,7 @@ test('four Linux domains run at once, each with its own console, and each runs t
   }
 });
 
-test('pause stops a domain from running, unpause resumes it, destroy removes it; input reaches its console', async () => {
+test('pause stops a domain from running, unpause resumes it, destroy removes it; input reaches its console; idle costs no CPU', async (t) => {
   const host = await Host.start({ memoryBytes: 64 * MiB + DOMAIN_OVERHEAD_BYTES, pcpus: 1 });
   try {
     const d = await host.createDomain({
@@ -95,6 +97,15 @@ test('pause stops a domain from running, unpause resumes it, destroy removes it;
       20_000,
       () => con.text(),
     );
+    // A guest idling at its shell prompt (WFI) costs the host almost nothing.
+    await sleep(500);
+    const cpu0 = process.cpuUsage();
+    const wall0 = performance.now();
+    await sleep(2000);
+    const cpu = process.cpuUsage(cpu0);
+    const busy = (cpu.user + cpu.system) / 1000 / (performance.now() - wall0);
+    t.diagnostic(`idle guest: host CPU ${(busy * 100).toFixed(1)}%`);
+    assert.ok(busy < 0.1, `an idle guest kept the host ${(busy * 100).toFixed(1)}% busy`);
     await d.pause();
     const a = await d.info();
     assert.equal(a.state, 'paused');

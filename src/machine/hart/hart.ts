@@ -165,6 +165,9 @@ export class Hart {
     this.S.fill(0, 0, 0x1000 / 4); // registers, scalars, CSRs and counters live below the TLB
     this.S[HS.HARTID] = this.id;
     this.S[HS.PRIV] = Priv.M;
+    this.pmp = [];
+    this.pmpOpen = false;
+    this.gcache.fill(-1);
     this.flushTlb(true);
     this.updateModes();
   }
@@ -613,6 +616,8 @@ export class Hart {
 
   /** Decoded PMP regions (derived from the pmp CSRs by `pmpRecompute`). */
   pmp: PmpRegion[] = [];
+  /** The PMP allows every access at every privilege (one region over everything, RWX). */
+  pmpOpen = false;
 }
 
 /**

@@ -125,7 +125,7 @@ export const enum HC {
 
 export const TLB_BYTE_OFFSET = 0x1000;
 /** Entries per permission kind of a hart's G-stage cache (gfn → machine page). */
-export const GCACHE_ENTRIES = 256;
+export const GCACHE_ENTRIES = 4096;
 /** Number of TLB modes (TlbMode). */
 export const TLB_MODES = 7;
 export const TLB_ENTRIES = 256;

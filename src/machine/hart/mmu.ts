@@ -109,6 +109,10 @@ export function pmpRecompute(h: Hart): void {
     else if (a !== 0) regions.push({ lo: 0, hi: 0, cfg }); // empty TOR: matches nothing
   }
   h.pmp = regions;
+  // One region over all of the address space with R, W and X: every check passes, for every
+  // privilege (what a hypervisor gives its vCPUs), so the walks may skip PMP altogether.
+  const first = regions[0];
+  h.pmpOpen = first !== undefined && first.lo === 0 && first.hi >= 2 ** 56 && (first.cfg & 7) === 7;
   h.flushTlb(true);
   h.gcache.fill(-1);
 }
@@ -204,50 +208,79 @@ const gFault: { kind: TlbKind; gvaLo: number; gvaHi: number; htinst: number } = 
 };
 
 /**
- * G-stage translation of a guest physical address (hgatp: Bare, Sv39x4, Sv48x4). All
- * accesses are checked as U-mode accesses (the leaf must have U set) with permission `perm`
- * (R=1, W=2, X=4); HS-level mstatus.MXR lets loads read executable pages. A and D are set in
- * hardware. Returns the machine physical address, or -1 after raising a guest-page fault (or
- * an access fault for a non-RAM page table) reported as `gFault.kind` with tval = the guest
- * virtual address and htval = gpa >> 2. PMP is checked on the result with `pmpPriv`.
+ * G-stage translation of guest physical address gfn × 4096 + inPage (hgatp: Bare, Sv39x4,
+ * Sv48x4). All accesses are checked as U-mode accesses (the leaf must have U set) with
+ * permission `perm` (R=1, W=2, X=4); HS-level mstatus.MXR lets loads read executable pages. A
+ * and D are set in hardware. Returns the machine page number (the machine physical address is
+ * that × 4096 + inPage), or -1 after raising a guest-page fault (or an access fault for a
+ * non-RAM page table) reported as `gFault.kind` with tval = the guest virtual address and
+ * htval = gpa >> 2. PMP is checked on the result with `pmpPriv`.
+ *
+ * The address comes as a page number and an offset, and the result as a page number, so that
+ * on the hot path every value crossing the call is a small integer (a double would be boxed).
  */
-function gStage(h: Hart, gpa: number, perm: number, pmpPriv: Priv, size: number): number {
+function gStage(h: Hart, gfn: number, inPage: number, perm: number, pmpPriv: Priv, size: number): number {
+  // The G-stage cache first (small enough for V8 to inline into the callers): gfn → machine
+  // page, per permission kind (see Hart.gcache).
+  const ci = ((perm === 4 ? 2 : perm === 2 ? 1 : 0) * GCACHE_ENTRIES + (gfn & (GCACHE_ENTRIES - 1))) * 2;
+  const gc = h.gcache;
+  if (gc[ci] === gfn && inPage + size <= PAGE_SIZE) {
+    pmpPageUniform = true; // only uniform pages are cached
+    return gc[ci + 1]!;
+  }
+  return gStageWalk(h, gfn, inPage, perm, pmpPriv, size, ci);
+}
+
+/** gStage on a cache miss: the walk (or Bare), filling cache slot `ci` when it may. */
+function gStageWalk(
+  h: Hart,
+  gfn: number,
+  inPage: number,
+  perm: number,
+  pmpPriv: Priv,
+  size: number,
+  ci: number,
+): number {
   const S = h.S;
   const hgatpHi = S[I_HGATP + 1]!;
   const mode = hgatpHi >>> 28;
   if (mode === 0) {
-    if (gpa >= 2 ** 56) return gFail(h, accessFault(gFault.kind), gpa, false);
-    if (!pmpCheck(h, gpa, size, perm, pmpPriv)) return gFail(h, accessFault(gFault.kind), gpa, false);
-    return gpa;
+    const gpa = gfn * PAGE_SIZE + inPage;
+    if (gpa >= 2 ** 56) return gFail(h, accessFault(gFault.kind), gfn, inPage, false);
+    pmpPageUniform = true;
+    if (!h.pmpOpen && !pmpCheck(h, gpa, size, perm, pmpPriv))
+      return gFail(h, accessFault(gFault.kind), gfn, inPage, false);
+    return gfn;
   }
-  const gfn = Math.floor(gpa / PAGE_SIZE);
-  const inPage = gpa - gfn * PAGE_SIZE;
-  // The G-stage cache: gfn → machine page, per permission kind (see Hart.gcache).
   const gc = h.gcache;
-  const ci = ((perm === 4 ? 2 : perm === 2 ? 1 : 0) * GCACHE_ENTRIES + (gfn & (GCACHE_ENTRIES - 1))) * 2;
-  if (gc[ci] === gfn && gfn < 0x7fffffff && inPage + size <= PAGE_SIZE)
-    return gc[ci + 1]! * PAGE_SIZE + inPage;
   const levels = mode === 8 ? 3 : 4;
-  const limit = levels === 3 ? 2 ** 41 : 2 ** 50;
-  if (gpa >= limit) return gFail(h, guestPageFault(gFault.kind), gpa, true);
+  if (gfn >= (levels === 3 ? 2 ** 29 : 2 ** 38))
+    return gFail(h, guestPageFault(gFault.kind), gfn, inPage, true);
   const i32 = h.mem.i32;
   // Root: 16 KiB, PPN[1:0] ignored.
   let a = (((S[I_HGATP]! >>> 0) & ~3) + (hgatpHi & 0xfff) * TWO32) * PAGE_SIZE;
   for (let level = levels - 1; level >= 0; level--) {
     const span = level === 0 ? 1 : level === 1 ? 512 : level === 2 ? 262144 : 134217728;
-    let vpn = Math.floor(gfn / span);
+    let vpn: number;
+    if (gfn < 0x80000000) {
+      vpn = level === 0 ? gfn & 511 : level === 1 ? (gfn >>> 9) & 511 : level === 2 ? gfn >>> 18 : 0;
+      if (level === 2 && levels === 4) vpn &= 511;
+    } else {
+      vpn = Math.floor(gfn / span);
+    }
     if (level !== levels - 1) vpn %= 512; // the root index has 2 extra bits
     const pteAddr = a + vpn * 8;
     const off = h.mem.ramOffsetOf(pteAddr, 8);
-    if (off < 0 || !pmpCheck(h, pteAddr, 8, 1, Priv.S)) return gFail(h, accessFault(gFault.kind), gpa, false);
+    if (off < 0 || (!h.pmpOpen && !pmpCheck(h, pteAddr, 8, 1, Priv.S)))
+      return gFail(h, accessFault(gFault.kind), gfn, inPage, false);
     let pteLo = i32[off >>> 2]!;
     const pteHi = i32[(off >>> 2) + 1]!;
     if (!(pteLo & PTE_V) || (!(pteLo & PTE_R) && pteLo & PTE_W) || pteHi >>> 22 !== 0) {
-      return gFail(h, guestPageFault(gFault.kind), gpa, true);
+      return gFail(h, guestPageFault(gFault.kind), gfn, inPage, true);
     }
     const ppn = (pteLo >>> 10) + (pteHi & 0x3fffff) * 4194304;
     if (!(pteLo & (PTE_R | PTE_X))) {
-      if (level === 0) return gFail(h, guestPageFault(gFault.kind), gpa, true);
+      if (level === 0) return gFail(h, guestPageFault(gFault.kind), gfn, inPage, true);
       a = ppn * PAGE_SIZE;
       continue;
     }
@@ -258,35 +291,37 @@ function gStage(h: Hart, gpa: number, perm: number, pmpPriv: Priv, size: number)
     else ok = (pteLo & PTE_W) !== 0;
     if (ok) ok = (pteLo & PTE_U) !== 0;
     if (ok && level > 0 && ppn % span !== 0) ok = false;
-    if (!ok) return gFail(h, guestPageFault(gFault.kind), gpa, true);
+    if (!ok) return gFail(h, guestPageFault(gFault.kind), gfn, inPage, true);
     const want = PTE_A | (perm === 2 ? PTE_D : 0);
     let updated = false;
     if ((pteLo & want) !== want) {
-      if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) return gFail(h, accessFault(gFault.kind), gpa, false);
+      if (!h.pmpOpen && !pmpCheck(h, pteAddr, 8, 2, Priv.S))
+        return gFail(h, accessFault(gFault.kind), gfn, inPage, false);
       pteLo |= want;
       i32[off >>> 2] = pteLo;
       h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
       updated = true;
     }
     const spaPage = ppn + (gfn % span);
-    const spa = spaPage * PAGE_SIZE + inPage;
-    if (!pmpCheck(h, spa, size, perm, pmpPriv)) return gFail(h, accessFault(gFault.kind), gpa, false);
+    pmpPageUniform = true;
+    if (!h.pmpOpen && !pmpCheck(h, spaPage * PAGE_SIZE + inPage, size, perm, pmpPriv))
+      return gFail(h, accessFault(gFault.kind), gfn, inPage, false);
     // Cache it when the next identical access would take the same path (no A/D to set, no
     // PMP boundary inside the page; MXR-dependent reads are not cached).
     if (!updated && pmpPageUniform && gfn < 0x7fffffff && (perm !== 1 || pteLo & PTE_R)) {
       gc[ci] = gfn;
       gc[ci + 1] = spaPage;
     }
-    return spa;
+    return spaPage;
   }
-  return gFail(h, guestPageFault(gFault.kind), gpa, true);
+  return gFail(h, guestPageFault(gFault.kind), gfn, inPage, true);
 }
 
-/** Raises a G-stage fault for `gpa` (see gStage) and returns -1. */
-function gFail(h: Hart, cause: Cause, gpa: number, withHtval: boolean): number {
+/** Raises a G-stage fault for gfn × 4096 + inPage (see gStage) and returns -1. */
+function gFail(h: Hart, cause: Cause, gfn: number, inPage: number, withHtval: boolean): number {
   const f = gFault;
   const htinst = f.htinst === HTINST_TRANSFORM ? transformedInsnAtPc(h) : withHtval ? f.htinst : 0;
-  h.exception(cause, f.gvaLo, f.gvaHi, withHtval ? Math.floor(gpa / 4) : 0, htinst);
+  h.exception(cause, f.gvaLo, f.gvaHi, withHtval ? gfn * 1024 + Math.floor(inPage / 4) : 0, htinst);
   return -1;
 }
 
@@ -323,10 +358,10 @@ export function translate(
   if (mode === 0) {
     if (virt) {
       // VS-stage bare: the guest virtual address is the guest physical address.
-      const gpa = (vaHi >>> 0) * TWO32 + (vaLo >>> 0);
-      const spa = gStage(h, gpa, perm, priv, size);
-      if (spa < 0) return false;
-      h.pa = spa;
+      const gfn = (vaHi >>> 0) * 1048576 + (vaLo >>> 12);
+      const spaPage = gStage(h, gfn, vaLo & 0xfff, perm, priv, size);
+      if (spaPage < 0) return false;
+      h.pa = spaPage * PAGE_SIZE + (vaLo & 0xfff);
       return true;
     }
     if (vaHi >>> 24 !== 0) {
@@ -335,7 +370,8 @@ export function translate(
       return false;
     }
     const pa = vaHi * TWO32 + (vaLo >>> 0);
-    if (!pmpCheck(h, pa, size, perm, priv)) {
+    pmpPageUniform = true;
+    if (!h.pmpOpen && !pmpCheck(h, pa, size, perm, priv)) {
       h.exception(accessFault(kind), vaLo, vaHi);
       return false;
     }
@@ -353,23 +389,26 @@ export function translate(
   const status = virt ? S[I_VSSTATUS]! : S[I_MSTATUS]!;
   const i32 = h.mem.i32;
   const satpLo = virt ? S[I_VSATP]! : S[I_SATP]!;
-  let a = ((satpLo >>> 0) + (satpHi & 0xfff) * TWO32) * PAGE_SIZE;
+  // The current table's page number (a guest physical one for a guest).
+  let tablePpn = (satpLo >>> 0) + (satpHi & 0xfff) * TWO32;
   for (let level = levels - 1; level >= 0; level--) {
     let vpn: number;
     if (level === 0) vpn = (vaLo >>> 12) & 511;
     else if (level === 1) vpn = (vaLo >>> 21) & 511;
     else if (level === 2) vpn = ((vaLo >>> 30) | (vaHi << 2)) & 511;
     else vpn = (vaHi >>> 7) & 511;
-    let pteAddr = a + vpn * 8;
+    let pteAddr: number;
     if (virt) {
       // The VS-level page table lives in guest physical memory: an implicit read.
       gFault.htinst = PSEUDO_PTE_READ;
-      const spa = gStage(h, pteAddr, 1, Priv.S, 8);
-      if (spa < 0) return false;
-      pteAddr = spa;
+      const spaPage = gStage(h, tablePpn, vpn * 8, 1, Priv.S, 8);
+      if (spaPage < 0) return false;
+      pteAddr = spaPage * PAGE_SIZE + vpn * 8;
+    } else {
+      pteAddr = tablePpn * PAGE_SIZE + vpn * 8;
     }
     const off = h.mem.ramOffsetOf(pteAddr, 8);
-    if (off < 0 || (!virt && !pmpCheck(h, pteAddr, 8, 1, Priv.S))) {
+    if (off < 0 || (!virt && !h.pmpOpen && !pmpCheck(h, pteAddr, 8, 1, Priv.S))) {
       h.exception(accessFault(kind), vaLo, vaHi);
       return false;
     }
@@ -385,7 +424,7 @@ export function translate(
         h.exception(pageFault(kind), vaLo, vaHi);
         return false;
       }
-      a = ppn * PAGE_SIZE;
+      tablePpn = ppn;
       continue;
     }
     // Leaf: permissions. MXR: the stage's own bit, or (guests) HS-level mstatus.MXR too.
@@ -411,8 +450,8 @@ export function translate(
       if (virt) {
         // Writing the PTE is an implicit store at the G-stage.
         gFault.htinst = PSEUDO_PTE_WRITE;
-        if (gStage(h, a + vpn * 8, 2, Priv.S, 8) < 0) return false;
-      } else if (!pmpCheck(h, pteAddr, 8, 2, Priv.S)) {
+        if (gStage(h, tablePpn, vpn * 8, 2, Priv.S, 8) < 0) return false;
+      } else if (!h.pmpOpen && !pmpCheck(h, pteAddr, 8, 2, Priv.S)) {
         h.exception(accessFault(kind), vaLo, vaHi);
         return false;
       }
@@ -422,16 +461,17 @@ export function translate(
     }
     const vaPage = (vaLo >>> 12) + (vaHi & 0x7f) * 1048576; // VA bits 12..38 as a page number
     const pagePpn = level === 0 ? ppn : ppn + (vaPage % lowSpan);
-    const pa = pagePpn * PAGE_SIZE + (vaLo & 0xfff);
     leafIsSuperpage = level > 0;
     if (virt) {
       gFault.htinst = kind === TlbKind.FETCH ? 0 : h.faultHtinst;
-      const spa = gStage(h, pa, perm, priv, size);
-      if (spa < 0) return false;
-      h.pa = spa;
+      const spaPage = gStage(h, pagePpn, vaLo & 0xfff, perm, priv, size);
+      if (spaPage < 0) return false;
+      h.pa = spaPage * PAGE_SIZE + (vaLo & 0xfff);
       return true;
     }
-    if (!pmpCheck(h, pa, size, perm, priv)) {
+    const pa = pagePpn * PAGE_SIZE + (vaLo & 0xfff);
+    pmpPageUniform = true;
+    if (!h.pmpOpen && !pmpCheck(h, pa, size, perm, priv)) {
       h.exception(accessFault(kind), vaLo, vaHi);
       return false;
     }
