@@ -7,28 +7,42 @@
 #                                      and rewrite guests/prebuilt/SHA256SUMS
 #   guests/build.sh --out DIR          build somewhere else
 #   guests/build.sh --no-deps          do not touch apt (the packages must be there already)
+#   guests/build.sh --kernel 6.12      build the second kernel instead, Linux 6.12 (SBI STA steal
+#                                      time), into OUT/linux-6.12/; with --update-prebuilt into
+#                                      guests/prebuilt/linux-6.12/ (it uses the default initramfs)
 #
 # Runs on Debian 12. Everything it needs comes from Debian's archive: the cross compiler, the
 # kernel source (linux-source-6.1) and busybox's *source* package, fetched through a private
 # deb-src apt configuration under the build directory (the system's apt sources are not changed).
 # Every step is skipped when its output is newer than its inputs, so a rerun is cheap.
+# Linux 6.12 comes from bookworm-backports' linux-source-6.12 .deb, fetched the same private way
+# and unpacked under the build directory (not installed).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out="$here/out"
 update_prebuilt=0
 install_deps=1
+kernel=6.1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--update-prebuilt) update_prebuilt=1 ;;
 	--no-deps) install_deps=0 ;;
+	--kernel)
+		[ $# -ge 2 ] || { echo "build.sh: --kernel needs a version, 6.1 or 6.12" >&2; exit 2; }
+		case $2 in
+		6.1 | 6.12) kernel=$2 ;;
+		*) echo "build.sh: --kernel $2 is not a kernel this script builds; use 6.1 (the default) or 6.12" >&2; exit 2 ;;
+		esac
+		shift
+		;;
 	--out)
 		[ $# -ge 2 ] || { echo "build.sh: --out needs a directory" >&2; exit 2; }
 		out=$2
 		shift
 		;;
 	-h | --help)
-		sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -57,6 +71,8 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 # --- 1. Debian packages ---------------------------------------------------------------------
 packages=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1 build-essential
 	flex bison bc cpio xz-utils gzip dpkg-dev)
+# 6.12 needs no linux-source-6.1, but the keyring its private apt configuration names.
+[ "$kernel" = 6.1 ] || packages=("${packages[@]/linux-source-6.1/debian-archive-keyring}")
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -69,6 +85,87 @@ if [ ${#missing[@]} -gt 0 ]; then
 	else
 		die "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) or run this script as root"
 	fi
+fi
+
+# --- Linux 6.12 (--kernel 6.12): the second kernel, for SBI STA steal time ---------------------
+# Same recipe as the default kernel (tinyconfig + domus.config, then domus-6.12.config on top);
+# the source is the linux-source-6.12 .deb from bookworm-backports, downloaded with a private apt
+# configuration in OUT/apt-backports/ and unpacked with dpkg-deb, not installed. Busybox and the
+# initramfs are not rebuilt: the kernel boots guests/prebuilt/initramfs.cpio.gz.
+if [ "$kernel" = 6.12 ]; then
+	ksrc="$out/src/linux-source-6.12"
+	kdir="$out/linux-6.12"
+	kobj="$kdir/obj"
+	deb_dir="$out/src/linux-source-6.12-deb"
+	if [ ! -f "$ksrc/Makefile" ]; then
+		apt_dir="$out/apt-backports"
+		step "fetching linux-source-6.12 from bookworm-backports (private apt config in $apt_dir)"
+		mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts" "$deb_dir"
+		echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian bookworm-backports main" >"$apt_dir/sources.list"
+		aptopts=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts="$apt_dir/parts"
+			-o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" -o APT::Sandbox::User=root)
+		apt-get "${aptopts[@]}" update -q
+		rm -f "$deb_dir"/linux-source-6.12_*.deb
+		(cd "$deb_dir" && apt-get "${aptopts[@]}" download linux-source-6.12)
+		step "unpacking linux-source-6.12"
+		rm -rf "$deb_dir/root"
+		dpkg-deb -x "$deb_dir"/linux-source-6.12_*.deb "$deb_dir/root"
+		tar -C "$out/src" -xf "$deb_dir/root/usr/src/linux-source-6.12.tar.xz"
+		rm -rf "$deb_dir/root"
+	fi
+	kmake() { make -C "$ksrc" O="$kobj" ARCH=riscv CROSS_COMPILE=$cross -j"$jobs" "$@"; }
+	fragments=("$here/linux/domus.config" "$here/linux/domus-6.12.config")
+	if [ ! -f "$kobj/.config" ] || [ "${fragments[0]}" -nt "$kobj/.config" ] || [ "${fragments[1]}" -nt "$kobj/.config" ]; then
+		step "configuring Linux 6.12: tinyconfig + guests/linux/domus.config + guests/linux/domus-6.12.config"
+		mkdir -p "$kobj"
+		kmake -s tinyconfig
+		(cd "$ksrc" && ARCH=riscv CROSS_COMPILE=$cross scripts/kconfig/merge_config.sh -m -O "$kobj" "$kobj/.config" "${fragments[@]}" >/dev/null)
+		kmake -s olddefconfig
+		# Every option the fragments ask for must have stuck, and every "is not set" must be off;
+		# a later fragment's line for an option replaces an earlier one, as in merge_config.sh.
+		bad=0
+		while IFS= read -r line; do
+			case $line in
+			-*) ! grep -q "^${line#-}=" "$kobj/.config" || { echo "  still set: ${line#-}" >&2; bad=1; } ;;
+			*) grep -qxF "$line" "$kobj/.config" || { echo "  not set: $line" >&2; bad=1; } ;;
+			esac
+		done < <(cat "${fragments[@]}" | sed -n -e 's/^\(CONFIG_[A-Za-z0-9_]*\)=.*/\1 &/p' \
+			-e 's/^# \(CONFIG_[A-Za-z0-9_]*\) is not set$/\1 -\1/p' |
+			awk '{ c = $1; sub(/^[^ ]* /, ""); want[c] = $0 } END { for (c in want) print want[c] }' | LC_ALL=C sort)
+		[ $bad = 0 ] || die "the kernel config fragments did not apply cleanly (options above)"
+	fi
+	if [ ! -f "$kobj/arch/riscv/boot/Image" ] || [ "$kobj/.config" -nt "$kobj/arch/riscv/boot/Image" ]; then
+		step "building Linux 6.12 Image (a few minutes)"
+		start=$(date +%s)
+		kmake Image
+		echo "Linux 6.12 Image built in $(($(date +%s) - start)) s"
+	fi
+	gzip -9 -n -c "$kobj/arch/riscv/boot/Image" >"$kdir/Image.gz"
+	cp "$kobj/.config" "$kdir/linux.config"
+	deb=$(ls "$deb_dir"/linux-source-6.12_*.deb 2>/dev/null | head -n 1 || true)
+	{
+		echo "# Debian packages and sources the Linux 6.12 guest kernel was built from"
+		for p in gcc-riscv64-linux-gnu gcc-12-riscv64-linux-gnu binutils-riscv64-linux-gnu; do
+			dpkg-query -W -f='${Package} ${Version}\n' "$p" 2>/dev/null || true
+		done
+		[ -z "$deb" ] || echo "$(dpkg-deb -f "$deb" Package) $(dpkg-deb -f "$deb" Version)"
+		echo "linux $(make -s -C "$ksrc" kernelversion)"
+		echo "initramfs ../initramfs.cpio.gz (the default guest's, not rebuilt)"
+	} >"$kdir/VERSIONS"
+
+	step "done"
+	ls -l "$kdir/Image.gz"
+	echo "Linux 6.12 Image: $(stat -c %s "$kobj/arch/riscv/boot/Image") bytes"
+
+	if [ $update_prebuilt = 1 ]; then
+		step "updating guests/prebuilt/linux-6.12/"
+		pre="$here/prebuilt/linux-6.12"
+		mkdir -p "$pre"
+		cp "$kdir/Image.gz" "$kdir/linux.config" "$kdir/VERSIONS" "$pre/"
+		(cd "$pre" && sha256sum Image.gz linux.config VERSIONS >SHA256SUMS)
+		cat "$pre/SHA256SUMS"
+	fi
+	exit 0
 fi
 
 # --- 2. Linux -------------------------------------------------------------------------------
