@@ -360,7 +360,7 @@ export class Hypervisor implements SbiHost {
     if (v.staGpa < 0) return;
     const m = v.domain.memory;
     const seq = m.readU32(v.staGpa) ?? 0;
-    const stealNs = Math.round(v.stealMs * 1e6);
+    const stealNs = Math.round((v.stealMs - v.staBaseMs) * 1e6);
     m.writeU32(v.staGpa, (seq + 1) >>> 0);
     m.writeU64(v.staGpa + 8, stealNs >>> 0, Math.floor(stealNs / 4294967296));
     m.writeU32(v.staGpa, (seq + 2) >>> 0);

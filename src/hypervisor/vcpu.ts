@@ -47,6 +47,8 @@ export class Vcpu implements SchedVcpu {
   timerDeadline = Infinity;
   /** Guest physical address of the SBI STA steal-time record, or -1. */
   staGpa = -1;
+  /** stealMs when the guest registered the record (the record counts from there). */
+  staBaseMs = 0;
   /** Milliseconds this vCPU ran, waited runnable (steal), and when it last became runnable. */
   runMs = 0;
   stealMs = 0;

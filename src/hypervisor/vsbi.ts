@@ -184,17 +184,22 @@ export function handleSbiCall(host: SbiHost, v: Vcpu): void {
       return dbcn(host, v, fid);
 
     case SbiEid.STA: {
+      // set_shmem(lo, hi, flags): on RV64 the address is all of a0 and a1 is its upper XLEN
+      // bits (zero for any address we have); all-ones in both disables the record.
       if (fid !== 0) return ret(v, SbiError.NOT_SUPPORTED);
-      const gpaLo = arg(v, 0);
-      const gpaHi = arg(v, 1);
-      if (gpaLo === -1 && gpaHi === -1) {
+      const ones = (i: number) => arg(v, i) === -1 && argHi(v, i) === -1;
+      if (ones(0) && ones(1)) {
         v.staGpa = -1;
         return ret(v, SbiError.SUCCESS);
       }
-      const gpa = (gpaHi >>> 0) * TWO32 + (gpaLo >>> 0);
+      if (arg(v, 2) !== 0 || argHi(v, 2) !== 0) return ret(v, SbiError.INVALID_PARAM);
+      if (arg(v, 1) !== 0 || argHi(v, 1) !== 0) return ret(v, SbiError.INVALID_ADDRESS);
+      const gpa = argU(v, 0);
       if (gpa % 64 !== 0) return ret(v, SbiError.INVALID_PARAM);
       if (!d.memory.write(gpa, new Uint8Array(SBI_STA_STRUCT_BYTES))) return ret(v, SbiError.INVALID_ADDRESS);
       v.staGpa = gpa;
+      // The record counts from zero: steal before this call is not the guest's to see.
+      v.staBaseMs = v.stealMs;
       return ret(v, SbiError.SUCCESS);
     }
   }

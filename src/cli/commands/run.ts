@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
 import { HostClock, MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
 import { openBlockFile, type BlockFile } from '../../platform/node/block_file.ts';
-import { defaultGuest } from '../../platform/node/guest_image.ts';
+import { PREBUILT_KERNELS, prebuiltGuest } from '../../platform/node/guest_image.ts';
 import { attachConsole } from '../../platform/node/terminal.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host } from '../../toolstack/host.ts';
 import { registerCommand } from '../command_table.ts';
@@ -26,6 +26,7 @@ hypervisor (the default; the guest runs in VS-mode and the hypervisor is its SBI
 prebuilt default guest. Ctrl-a x quits; Ctrl-a h lists the escape keys. The exit status is the
 guest's domus.run status (0 after a plain poweroff).
 
+  --guest NAME     a prebuilt guest kernel: ${Object.keys(PREBUILT_KERNELS).join(' (default), ')}
   --kernel F       riscv64 Linux Image (default: guests/prebuilt/Image.gz, decompressed)
   --initrd F       initramfs (default: guests/prebuilt/initramfs.cpio.gz, decompressed)
   --append S       more kernel command line, e.g. --append 'domus.run=uname -a'
@@ -66,6 +67,7 @@ registerCommand({
         args,
         options: {
           kernel: { type: 'string' },
+          guest: { type: 'string' },
           initrd: { type: 'string' },
           append: { type: 'string' },
           memory: { type: 'string' },
@@ -89,7 +91,10 @@ registerCommand({
     }
     const ramBytes = memoryBytes(values.memory, 256, 16);
     const vcpus = vcpuCount(values.vcpus, MAX_HARTS);
-    const guest = values.kernel && values.initrd ? undefined : defaultGuest();
+    if (values.guest !== undefined && values.kernel !== undefined) {
+      throw new UserError('--guest and --kernel both name a kernel; pass one of them');
+    }
+    const guest = values.kernel && values.initrd ? undefined : prebuiltGuest(values.guest ?? 'linux-6.1');
     const kernelPath = values.kernel ?? guest!.kernel;
     const initrdPath = values.initrd ?? guest?.initrd;
     const firmwarePath = values.bare ? (values.firmware ?? defaultFirmware()) : undefined;

@@ -68,6 +68,9 @@ export function verifyChecksums(dir: string): string[] {
   return names;
 }
 
+/** The prebuilt kernels: the default Linux 6.1, and Linux 6.12 (SBI steal time; docs/guest.md). */
+export const PREBUILT_KERNELS: Record<string, string> = { 'linux-6.1': '.', 'linux-6.12': 'linux-6.12' };
+
 /**
  * Verifies the prebuilt guest and returns loadable paths: the kernel and the initramfs
  * decompressed once into the cache directory (keyed by their checksums). Both QEMU and
@@ -75,9 +78,25 @@ export function verifyChecksums(dir: string): string[] {
  * a gzip stream (about a third of the boot's instructions otherwise).
  */
 export function defaultGuest(dir = prebuiltDir()): GuestImage {
-  verifyChecksums(dir);
-  const kernelGz = readFileSync(join(dir, 'Image.gz'));
-  const initrdGz = readFileSync(join(dir, 'initramfs.cpio.gz'));
+  return unpackGuest(dir, dir);
+}
+
+/** A prebuilt kernel by name (PREBUILT_KERNELS) with the default initramfs, as defaultGuest. */
+export function prebuiltGuest(name: string): GuestImage {
+  const sub = PREBUILT_KERNELS[name];
+  if (sub === undefined) {
+    throw new UserError(
+      `there is no prebuilt guest ${name}; use one of ${Object.keys(PREBUILT_KERNELS).join(', ')}`,
+    );
+  }
+  return unpackGuest(join(prebuiltDir(), sub), prebuiltDir());
+}
+
+function unpackGuest(kernelDir: string, initrdDir: string): GuestImage {
+  verifyChecksums(kernelDir);
+  if (initrdDir !== kernelDir) verifyChecksums(initrdDir);
+  const kernelGz = readFileSync(join(kernelDir, 'Image.gz'));
+  const initrdGz = readFileSync(join(initrdDir, 'initramfs.cpio.gz'));
   const outDir = join(
     cacheDir(),
     'guests',
