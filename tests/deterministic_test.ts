@@ -11,12 +11,13 @@ import { fileURLToPath } from 'node:url';
 
 const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
 
-function boot(): { status: number | null; console: string; instructions: string } {
+function boot(extra: string[]): { status: number | null; console: string; instructions: string } {
   const r = spawnSync(
     process.execPath,
     [
       DOMUS,
       'run',
+      ...extra,
       '--deterministic',
       '--seed',
       '7',
@@ -32,11 +33,16 @@ function boot(): { status: number | null; console: string; instructions: string 
   return { status: r.status, console: r.stdout, instructions: stats?.[1] ?? `no stats in: ${r.stderr}` };
 }
 
-test('two deterministic SMP runs are identical', () => {
-  const a = boot();
-  const b = boot();
-  assert.equal(a.status, 0, a.console.slice(-2000));
-  assert.match(a.console, /DOMUS-RUN-EXIT 0/);
-  assert.equal(b.instructions, a.instructions);
-  assert.equal(b.console, a.console);
-});
+for (const [mode, extra] of [
+  ['hosted', []],
+  ['bare', ['--bare']],
+] as const) {
+  test(`two deterministic SMP runs are identical (${mode})`, () => {
+    const a = boot([...extra]);
+    const b = boot([...extra]);
+    assert.equal(a.status, 0, a.console.slice(-2000));
+    assert.match(a.console, /DOMUS-RUN-EXIT 0/);
+    assert.equal(b.instructions, a.instructions);
+    assert.equal(b.console, a.console);
+  });
+}

@@ -1,7 +1,8 @@
 /**
- * Golden runs of `domus run` on the bare board (OpenSBI + the prebuilt Linux guest): the ready
- * marker with 1 and 2 harts, the interactive shell on the console, exit statuses from
- * `domus.run`, and an ext4 disk made on the host that the guest writes through virtio-blk.
+ * Golden runs of `domus run`, each both hosted (the guest as a domain of the hypervisor, the
+ * default) and on the bare board (`--bare`: OpenSBI + the guest in S-mode): the ready marker
+ * with 1 and 2 harts, the interactive shell on the console, exit statuses from `domus.run`, an
+ * ext4 disk made on the host that the guest writes through virtio-blk, virtio-rng and -console.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,8 +20,14 @@ function domus(args: string[]): GuestProcess {
   return new GuestProcess(process.execPath, [DOMUS, ...args]);
 }
 
-test('the default guest boots to its shell; cpuinfo lists the hart and rv64imafdc', async () => {
-  const g = domus(['run']);
+/** Registers `fn` as two tests: `domus run` hosted and `domus run --bare`. */
+function both(name: string, fn: (run: string[]) => Promise<void>): void {
+  test(`${name} (hosted)`, () => fn(['run']));
+  test(`${name} (bare)`, () => fn(['run', '--bare']));
+}
+
+both('the default guest boots to its shell; cpuinfo lists the hart and rv64imafdc', async (run) => {
+  const g = domus([...run]);
   try {
     await g.waitForLine(/DOMUS-GUEST-READY/, BOOT_MS);
     await g.waitForPrompt(/domus:.*# $/, BOOT_MS);
@@ -41,9 +48,9 @@ test('the default guest boots to its shell; cpuinfo lists the hart and rv64imafd
   }
 });
 
-test('with --vcpus 2 Linux brings up both harts', async () => {
+both('with --vcpus 2 Linux brings up both harts', async (run) => {
   const g = domus([
-    'run',
+    ...run,
     '--vcpus',
     '2',
     '--no-reboot',
@@ -61,12 +68,12 @@ test('with --vcpus 2 Linux brings up both harts', async () => {
   }
 });
 
-test('domus.run statuses pass through: exit 3 exits 3, true exits 0', async () => {
+both('domus.run statuses pass through: exit 3 exits 3, true exits 0', async (run) => {
   for (const [cmd, status] of [
     ['exit 3', 3],
     ['true', 0],
   ] as const) {
-    const g = domus(['run', '--no-reboot', '--append', `domus.run=${cmd}`]);
+    const g = domus([...run, '--no-reboot', '--append', `domus.run=${cmd}`]);
     try {
       const exit = await g.wait(BOOT_MS);
       assert.equal(exit.code, status, g.tail());
@@ -77,14 +84,14 @@ test('domus.run statuses pass through: exit 3 exits 3, true exits 0', async () =
   }
 });
 
-test('the guest writes a file to a host-made ext4 image through virtio-blk', async () => {
+both('the guest writes a file to a host-made ext4 image through virtio-blk', async (run) => {
   const dir = mkdtempSync(join(tmpdir(), 'domus-ext4-'));
   try {
     const img = join(dir, 'disk.img');
     execFileSync('truncate', ['-s', '32M', img]);
     execFileSync('mkfs.ext4', ['-q', '-F', '-L', 'domus', img]);
     const g = domus([
-      'run',
+      ...run,
       '--no-reboot',
       '--disk',
       img,
@@ -106,9 +113,9 @@ test('the guest writes a file to a host-made ext4 image through virtio-blk', asy
   }
 });
 
-test('virtio-rng feeds /dev/hwrng and a virtio console appears as hvc0', async () => {
+both('virtio-rng feeds /dev/hwrng and a virtio console appears as hvc0', async (run) => {
   const g = domus([
-    'run',
+    ...run,
     '--virtio-console',
     '--no-reboot',
     '--append',
