@@ -7,9 +7,9 @@
  * When QEMU or OpenSBI is missing it installs `qemu-system-misc` and `opensbi` from Debian
  * (as root), or says which command would.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { UserError } from '../src/common/errors.ts';
+import { aptInstall, canInstallPackages, hasCommand } from '../src/platform/node/apt.ts';
 import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { GuestProcess } from './guest_process.ts';
 
@@ -33,33 +33,17 @@ export interface QemuRunOptions {
   extraArgs?: string[];
 }
 
-function which(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 /** Makes sure QEMU and OpenSBI are installed, installing them from Debian when root. */
 export function ensureQemu(log: (msg: string) => void = (m) => process.stderr.write(m + '\n')): void {
-  if (which(QEMU_BINARY) && existsSync(OPENSBI_FW_JUMP)) return;
+  if (hasCommand(QEMU_BINARY) && existsSync(OPENSBI_FW_JUMP)) return;
   const pkgs = ['qemu-system-misc', 'opensbi'];
-  if (process.getuid?.() !== 0) {
+  if (!canInstallPackages()) {
     throw new UserError(
       `${QEMU_BINARY} or OpenSBI is not installed; install them with: sudo apt-get install ${pkgs.join(' ')}`,
     );
   }
   log(`ref:qemu: installing ${pkgs.join(' ')} from Debian (once)…`);
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], {
-    stdio: 'inherit',
-    env,
-  });
-  if (r.status !== 0) {
-    spawnSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-    r = spawnSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], {
-      stdio: 'inherit',
-      env,
-    });
-  }
-  if (r.status !== 0 || !which(QEMU_BINARY) || !existsSync(OPENSBI_FW_JUMP)) {
+  if (!aptInstall(pkgs) || !hasCommand(QEMU_BINARY) || !existsSync(OPENSBI_FW_JUMP)) {
     throw new UserError(`installing ${pkgs.join(' ')} failed; run apt-get install ${pkgs.join(' ')} by hand`);
   }
 }

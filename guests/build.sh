@@ -67,25 +67,15 @@ export LC_ALL=C TZ=UTC
 
 step() { printf '\n==> %s\n' "$*"; }
 die() { echo "build.sh: $*" >&2; exit 1; }
+# shellcheck source=guests/lib.sh
+. "$here/lib.sh"
 
 # --- 1. Debian packages ---------------------------------------------------------------------
 packages=(gcc-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1 build-essential
 	flex bison bc cpio xz-utils gzip dpkg-dev)
 # 6.12 needs no linux-source-6.1, but the keyring its private apt configuration names.
 [ "$kernel" = 6.1 ] || packages=("${packages[@]/linux-source-6.1/debian-archive-keyring}")
-missing=()
-for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ $install_deps = 1 ] && [ "$(id -u)" = 0 ]; then
-		step "installing Debian packages: ${missing[*]}"
-		apt-get update -q
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-	else
-		die "missing Debian packages: ${missing[*]}; install them (apt-get install ${missing[*]}) or run this script as root"
-	fi
-fi
+ensure_packages "$install_deps" "${packages[@]}"
 
 # --- Linux 6.12 (--kernel 6.12): the second kernel, for SBI STA steal time ---------------------
 # Same recipe as the default kernel (tinyconfig + domus.config, then domus-6.12.config on top);

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses (as root; a no-op when all are present):
 # QEMU and OpenSBI (the reference runner, the bare board's firmware), the riscv64 assembler (the
-# decoder test), e2fsprogs (disk images) and dtc (device-tree test).
+# decoder test, the isolation test's guest), e2fsprogs (disk images), dtc (device-tree test) and
+# xz-utils (the workloads image is assembled from an .xz archive).
 set -euo pipefail
-pkgs=(qemu-system-misc opensbi binutils-riscv64-linux-gnu e2fsprogs device-tree-compiler)
+pkgs=(qemu-system-misc opensbi binutils-riscv64-linux-gnu e2fsprogs device-tree-compiler xz-utils)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

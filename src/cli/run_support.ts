@@ -2,11 +2,11 @@
  * What `domus run` and `domus run-test` share: reading input files with clear errors,
  * validating sizes against the host, and locating Debian's OpenSBI.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { isErrnoError, UserError } from '../common/errors.ts';
 import { MAX_RAM_BYTES } from '../machine/memory.ts';
+import { aptInstall, canInstallPackages } from '../platform/node/apt.ts';
 
 export const OPENSBI_FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 
@@ -59,22 +59,11 @@ export function vcpuCount(value: string | undefined, max: number): number {
 /** Returns Debian's OpenSBI fw_jump.bin, installing the opensbi package first when root. */
 export function defaultFirmware(): string {
   if (existsSync(OPENSBI_FW_JUMP)) return OPENSBI_FW_JUMP;
-  if (process.getuid?.() === 0) {
+  if (canInstallPackages()) {
     process.stderr.write(
       "domus: installing Debian's opensbi package (M-mode firmware for the bare board)…\n",
     );
-    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    let r = spawnSync('apt-get', ['install', '-y', '-q', 'opensbi'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env,
-    });
-    if (r.status !== 0) {
-      spawnSync('apt-get', ['update', '-q'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-      r = spawnSync('apt-get', ['install', '-y', '-q', 'opensbi'], {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env,
-      });
-    }
+    aptInstall(['opensbi'], { quiet: true });
     if (existsSync(OPENSBI_FW_JUMP)) return OPENSBI_FW_JUMP;
   }
   throw new UserError(
