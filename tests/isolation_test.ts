@@ -8,30 +8,14 @@
  * (so one shares the attacker's pCPU thread and one runs on another).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle } from '../src/toolstack/host.ts';
+import { assembleGuest } from './guests/assemble.ts';
 
 const MiB = 1 << 20;
 const RAM_BASE = 0x8000_0000;
-const SOURCE = fileURLToPath(new URL('./guests/isolation.S', import.meta.url));
-
-function assemble(): Uint8Array {
-  const dir = mkdtempSync(join(tmpdir(), 'domus-iso-'));
-  try {
-    execFileSync('riscv64-linux-gnu-as', ['-march=rv64gc', '-o', join(dir, 'a.o'), SOURCE]);
-    execFileSync('riscv64-linux-gnu-ld', ['-Ttext=0x80200000', '-o', join(dir, 'a.elf'), join(dir, 'a.o')]);
-    execFileSync('riscv64-linux-gnu-objcopy', ['-O', 'binary', join(dir, 'a.elf'), join(dir, 'a.bin')]);
-    return readFileSync(join(dir, 'a.bin'));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 function consoleOf(d: DomainHandle): () => string {
   const chunks: Buffer[] = [];
@@ -48,7 +32,7 @@ async function waitFor(cond: () => boolean, ms: number, detail: () => string): P
 }
 
 test('a guest touching addresses outside its memory gets access faults; other domains’ memory is unchanged', async () => {
-  const attackerImage = assemble();
+  const attackerImage = assembleGuest('isolation');
   const guest = defaultGuest();
   const kernel = readFileSync(guest.kernel);
   const initrd = readFileSync(guest.initrd);

@@ -279,8 +279,10 @@ function dbcn(host: SbiHost, v: Vcpu, fid: number): void {
   const d = v.domain;
   switch (fid) {
     case SbiDbcn.CONSOLE_WRITE: {
+      // a1 = the buffer's address (all XLEN bits), a2 = the bits above XLEN: zero on RV64.
       const n = argU(v, 0);
-      const gpa = argU(v, 1) + argU(v, 2) * TWO32;
+      const gpa = argU(v, 1);
+      if (arg(v, 2) !== 0 || argHi(v, 2) !== 0) return ret(v, SbiError.INVALID_PARAM);
       const len = Math.min(n, 4096);
       const buf = new Uint8Array(len);
       if (!d.memory.read(gpa, buf)) return ret(v, SbiError.INVALID_PARAM);
@@ -289,7 +291,8 @@ function dbcn(host: SbiHost, v: Vcpu, fid: number): void {
     }
     case SbiDbcn.CONSOLE_READ: {
       const n = argU(v, 0);
-      const gpa = argU(v, 1) + argU(v, 2) * TWO32;
+      const gpa = argU(v, 1);
+      if (arg(v, 2) !== 0 || argHi(v, 2) !== 0) return ret(v, SbiError.INVALID_PARAM);
       const bytes: number[] = [];
       while (bytes.length < n) {
         const c = host.consoleRead(d);
