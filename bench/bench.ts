@@ -11,13 +11,18 @@
  * failure, not a slow run. With --write, the table and the command go to docs/benchmarks.md.
  *
  *   npm run bench [-- --runs 5] [--write] [--scale 100]
+ *   npm run bench -- --suite workloads [--runs N] [--only name,group,…] [--bare] [--write]
+ *
+ * `--suite workloads` runs the real programs of the workloads image instead (workloads.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GuestProcess } from './guest_process.ts';
+import { runHostingSuite } from './hosting.ts';
 import { ensureQemu, QEMU_BINARY, qemuArgs } from './qemu.ts';
+import { runWorkloadsSuite } from './workloads.ts';
 
 const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
 const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
@@ -63,12 +68,27 @@ async function main(): Promise<number> {
       runs: { type: 'string', default: '3' },
       scale: { type: 'string', default: '100' },
       write: { type: 'boolean', default: false },
+      suite: { type: 'string', default: 'default' },
+      only: { type: 'string' },
+      bare: { type: 'boolean', default: false },
     },
   });
   const runs = Number(values.runs);
   const scale = Number(values.scale);
   if (!Number.isInteger(runs) || runs < 1)
     throw new Error(`--runs ${values.runs} is not a positive whole number`);
+  if (values.suite === 'workloads') {
+    return runWorkloadsSuite({ runs, only: values.only, bare: values.bare, write: values.write });
+  }
+  if (values.suite === 'hosting') {
+    if (values.only !== undefined || values.bare)
+      throw new Error('--only and --bare apply to --suite workloads');
+    return runHostingSuite({ runs, scale, write: values.write });
+  }
+  if (values.suite !== 'default')
+    throw new Error(`--suite ${values.suite} is not a suite (default, workloads, hosting)`);
+  if (values.only !== undefined || values.bare)
+    throw new Error('--only and --bare apply to --suite workloads');
   ensureQemu();
   const append = `domus.run=domus-bench -s ${scale}`;
   const results: { domus: RunResult[]; qemu: RunResult[] } = { domus: [], qemu: [] };
@@ -118,8 +138,9 @@ async function main(): Promise<number> {
     const section =
       `<!-- bench:default:start -->\n` +
       `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
-      `Node ${process.versions.node}, with \`${cmd}\`. Both run the prebuilt default guest (256 MiB, 1 hart, ` +
-      `Debian's OpenSBI fw_jump.bin); MIPS rows compare instruction rates, so their ratio is QEMU/Domus.\n\n` +
+      `Node ${process.versions.node}, with \`${cmd}\`. Both run the prebuilt default guest (256 MiB, 1 hart): ` +
+      `QEMU with Debian's OpenSBI fw_jump.bin, Domus as a domain of its hypervisor (\`domus run\`); ` +
+      `MIPS rows compare instruction rates, so their ratio is QEMU/Domus.\n\n` +
       table +
       (failures.length ? `\n\n**Mismatch:** ${failures.join('; ')}` : '') +
       `\n<!-- bench:default:end -->`;
