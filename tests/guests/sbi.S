@@ -191,60 +191,7 @@ report:
 	addi	sp, sp, 16
 	ret
 
-/* Legacy SBI console_putchar (EID 1): a0 = the byte. Keeps a0..a7 but a0. */
-putc:
-	addi	sp, sp, -16
-	sd	a6, 0(sp)
-	sd	a7, 8(sp)
-	li	a7, 1
-	ecall
-	ld	a6, 0(sp)
-	ld	a7, 8(sp)
-	addi	sp, sp, 16
-	ret
-
-/* Prints the NUL-terminated string at a0. */
-puts:
-	addi	sp, sp, -16
-	sd	ra, 0(sp)
-	sd	s5, 8(sp)
-	mv	s5, a0
-1:	lbu	a0, 0(s5)
-	beqz	a0, 2f
-	call	putc
-	addi	s5, s5, 1
-	j	1b
-2:	ld	ra, 0(sp)
-	ld	s5, 8(sp)
-	addi	sp, sp, 16
-	ret
-
-/* Prints a0 as 0x + 16 hex digits. */
-puthex:
-	addi	sp, sp, -32
-	sd	ra, 0(sp)
-	sd	s5, 8(sp)
-	sd	s6, 16(sp)
-	mv	s5, a0
-	li	a0, '0'
-	call	putc
-	li	a0, 'x'
-	call	putc
-	li	s6, 60
-1:	srl	a0, s5, s6
-	andi	a0, a0, 15
-	li	t0, 10
-	blt	a0, t0, 2f
-	addi	a0, a0, 'a' - 10 - '0'
-2:	addi	a0, a0, '0'
-	call	putc
-	addi	s6, s6, -4
-	bgez	s6, 1b
-	ld	ra, 0(sp)
-	ld	s5, 8(sp)
-	ld	s6, 16(sp)
-	addi	sp, sp, 32
-	ret
+	.include "console.inc"
 
 	.section .rodata
 msg_sbi:		.asciz "sbi "
