@@ -63,3 +63,36 @@ export function attachConsole(opts: {
     },
   };
 }
+
+/** xl console's detach key: Ctrl-] (0x1d), as in `xl console` and telnet. */
+export const XL_DETACH_BYTE = 0x1d;
+
+/**
+ * Attaches stdin to a domain console the way `xl console` does: every byte goes to the guest
+ * except Ctrl-], which calls `detach` and leaves the domain running. Raw mode as above.
+ */
+export function attachConsoleXl(opts: { send(bytes: Uint8Array): void; detach(): void }): ConsoleAttachment {
+  const stdin = process.stdin;
+  const isTty = stdin.isTTY === true;
+  if (isTty) stdin.setRawMode(true);
+  const onData = (chunk: Buffer) => {
+    const at = chunk.indexOf(XL_DETACH_BYTE);
+    const part = at >= 0 ? chunk.subarray(0, at) : chunk;
+    if (part.length) opts.send(Uint8Array.from(part));
+    if (at >= 0) opts.detach();
+  };
+  const restore = () => {
+    if (isTty && stdin.isTTY) stdin.setRawMode(false);
+  };
+  stdin.on('data', onData);
+  process.on('exit', restore);
+  stdin.resume();
+  return {
+    detach() {
+      stdin.off('data', onData);
+      process.off('exit', restore);
+      restore();
+      stdin.pause();
+    },
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * `domus hostd` and `domus daemon`: the two long-running processes of a Domus host, in the
+ * foreground (the CLI starts them detached on first use). hostd holds the domains; domusd
+ * (`domus daemon`) is the management daemon the CLI and API clients talk to.
+ */
+import { UserError } from '../../common/errors.ts';
+import { Domusd } from '../../toolstack/domusd.ts';
+import { Hostd } from '../../toolstack/hostd.ts';
+import { ensureDir, runDir } from '../../toolstack/paths.ts';
+import { parseCommandArgs } from '../args.ts';
+import { registerCommand } from '../command_table.ts';
+
+const DEFAULT_HOST_MEMORY_MIB = 2048;
+
+function parse<T extends Parameters<typeof parseCommandArgs>[2]>(name: string, args: string[], options: T) {
+  const r = parseCommandArgs(name, args, options);
+  if (r.positionals.length) throw new UserError(`domus ${name} takes no arguments; see domus help ${name}`);
+  return r.values;
+}
+
+function untilSignal(close: () => Promise<void>, closed: Promise<void>): Promise<number> {
+  const stop = () => void close();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return closed.then(() => 0);
+}
+
+registerCommand({
+  name: 'hostd',
+  summary: 'run the hypervisor host process (domains, pCPUs, backends) in the foreground',
+  usage: `usage: domus hostd [--memory MiB] [--pcpus N]
+
+Runs the hypervisor host process: the machine memory, one pCPU thread per host core and the
+domains on them, served on <run dir>/hostd.sock (DOMUS_RUN_DIR, default /run/domus for root).
+Domains keep running here when domusd or the CLI exits. The CLI starts it on first use.
+
+  --memory MiB   machine memory for all domains together (default ${DEFAULT_HOST_MEMORY_MIB})
+  --pcpus N      pCPU threads (default: host cores)
+`,
+  async run(args) {
+    const v = parse('hostd', args, { memory: { type: 'string' }, pcpus: { type: 'string' } });
+    const memoryMiB = v.memory === undefined ? DEFAULT_HOST_MEMORY_MIB : Number(v.memory);
+    if (!Number.isInteger(memoryMiB) || memoryMiB < 64 || memoryMiB > 4000) {
+      throw new UserError(`--memory ${String(v.memory)} is not a whole number of MiB from 64 to 4000`);
+    }
+    const pcpus = v.pcpus === undefined ? undefined : Number(v.pcpus);
+    const d = await Hostd.start({
+      runDir: ensureDir(runDir()),
+      memoryMiB,
+      ...(pcpus !== undefined && { pcpus }),
+    });
+    process.stderr.write(`hostd: pid ${process.pid}, listening on ${Hostd.socketPath(d.opts.runDir)}\n`);
+    return untilSignal(() => d.close(), d.closed);
+  },
+});
+
+registerCommand({
+  name: 'daemon',
+  summary: 'run domusd, the management daemon, in the foreground',
+  usage: `usage: domus daemon [--hostd-memory MiB]
+
+Runs domusd, the management daemon that the domus CLI talks to, on <run dir>/domusd.sock. It
+starts hostd when none runs. Killing it (even with SIGKILL) leaves domains running in hostd; a
+new domusd finds them again. The CLI starts it on first use.
+
+  --hostd-memory MiB   --memory for hostd if domusd has to start it
+`,
+  async run(args) {
+    const v = parse('daemon', args, { 'hostd-memory': { type: 'string' } });
+    const hm = v['hostd-memory'];
+    const d = await Domusd.start({
+      runDir: ensureDir(runDir()),
+      ...(typeof hm === 'string' && { hostdArgs: ['--memory', hm] }),
+    });
+    process.stderr.write(`domusd: pid ${process.pid}, listening on ${Domusd.socketPath(d.opts.runDir)}\n`);
+    return untilSignal(() => d.close(), d.closed);
+  },
+});

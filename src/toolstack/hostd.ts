@@ -1,0 +1,400 @@
+/**
+ * hostd, the hypervisor host process: the machine, its pCPU threads and the domains on them
+ * (host.ts), served to the management daemon and tools over `<runDir>/hostd.sock`
+ * (control/protocol.ts). It is the part that must not die with the toolstack: when domusd or a
+ * CLI goes away, the domains keep running here, and a new connection finds them — their
+ * records, and their consoles with the scrollback kept since they started.
+ *
+ * One hostd per run directory: `start` refuses when another live hostd answers on the socket,
+ * and takes over a stale socket file left by a dead one.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { UserError } from '../common/errors.ts';
+import { hostCores } from '../platform/node/worker.ts';
+import { ControlConn } from './control/conn.ts';
+import type { DomainConfig, DomainRecord, HostInfo } from './control/protocol.ts';
+import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle, type DomainInfo } from './host.ts';
+
+const MiB = 1 << 20;
+/** Console output kept per domain for consoles that attach later (bytes). */
+const SCROLLBACK_BYTES = 256 * 1024;
+const VERSION = '0.1.0';
+
+export interface HostdOptions {
+  runDir: string;
+  /** Machine memory for all domains together, MiB. */
+  memoryMiB: number;
+  pcpus?: number;
+}
+
+/** Arguments of hostd's requests (control/protocol.ts); each request uses some. */
+interface Args {
+  dom?: unknown;
+  config?: DomainConfig;
+  weight?: unknown;
+  cap?: unknown;
+  name?: unknown;
+  data?: unknown;
+  scrollback?: unknown;
+  gpa?: unknown;
+  length?: unknown;
+}
+
+/** A domain hostd keeps, across restarts (on_reboot = restart gives it a new id). */
+class Entry {
+  readonly subscribers = new Set<ControlConn>();
+  private scrollback: Buffer[] = [];
+  private scrollbackBytes = 0;
+  shutdown: DomainRecord['shutdown'];
+  gone = false;
+
+  constructor(
+    readonly handle: DomainHandle,
+    public name: string,
+    readonly uuid: string,
+    readonly config: DomainConfig,
+    public createdAtMs: number,
+  ) {}
+
+  get id(): number {
+    return this.handle.id;
+  }
+
+  appendConsole(bytes: Uint8Array): void {
+    const b = Buffer.from(bytes);
+    this.scrollback.push(b);
+    this.scrollbackBytes += b.length;
+    while (this.scrollbackBytes > SCROLLBACK_BYTES && this.scrollback.length > 1) {
+      this.scrollbackBytes -= this.scrollback.shift()!.length;
+    }
+    const data = b.toString('base64');
+    for (const c of this.subscribers) c.emit({ ev: 'console', domid: this.id, data });
+  }
+
+  scrollbackText(): string {
+    return Buffer.concat(this.scrollback).toString('base64');
+  }
+}
+
+export class Hostd {
+  private readonly entries: Entry[] = [];
+  private readonly conns = new Set<ControlConn>();
+  private readonly watchers = new Set<ControlConn>();
+  private readonly startedAtMs = Date.now();
+  private closing: Promise<void> | undefined;
+  /** Resolves when hostd has shut down (a `host.shutdown` request or `close()`). */
+  readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+
+  private constructor(
+    readonly opts: HostdOptions,
+    readonly host: Host,
+    private readonly server: Server,
+  ) {
+    this.closed = new Promise((r) => (this.resolveClosed = r));
+  }
+
+  static socketPath(runDir: string): string {
+    return join(runDir, 'hostd.sock');
+  }
+
+  /** Starts the machine and listens on the run directory's socket. */
+  static async start(opts: HostdOptions): Promise<Hostd> {
+    const path = Hostd.socketPath(opts.runDir);
+    await takeSocketPath(path, 'hostd');
+    const host = await Host.start({
+      memoryBytes: opts.memoryMiB * MiB,
+      ...(opts.pcpus !== undefined && { pcpus: opts.pcpus }),
+    });
+    const server = createServer();
+    const d = new Hostd(opts, host, server);
+    server.on('connection', (s) => d.accept(new ControlConn(s)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (e) {
+      await host.close();
+      throw e;
+    }
+    writeFileSync(join(opts.runDir, 'hostd.pid'), `${process.pid}\n`);
+    return d;
+  }
+
+  /** Destroys every domain, stops the pCPUs and removes the socket. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.server.close();
+      for (const c of this.conns) c.close();
+      await this.host.close();
+      for (const f of [Hostd.socketPath(this.opts.runDir), join(this.opts.runDir, 'hostd.pid')]) {
+        try {
+          unlinkSync(f);
+        } catch {
+          // already gone
+        }
+      }
+      this.resolveClosed();
+    })();
+    return this.closing;
+  }
+
+  private accept(c: ControlConn): void {
+    this.conns.add(c);
+    c.onClose(() => {
+      this.conns.delete(c);
+      this.watchers.delete(c);
+      for (const e of this.entries) e.subscribers.delete(c);
+    });
+    c.onRequest = (r) => this.handle(c, r.op, r.args as Args);
+  }
+
+  private async handle(c: ControlConn, op: string, a: Args): Promise<unknown> {
+    switch (op) {
+      case 'hello':
+        return { role: 'hostd', pid: process.pid, version: VERSION };
+      case 'info':
+        return this.info();
+      case 'events.subscribe':
+        this.watchers.add(c);
+        return null;
+      case 'domain.create':
+        return this.create(a.config as DomainConfig);
+      case 'domain.list':
+        return this.list();
+      case 'domain.get':
+        return this.record(this.find(a.dom), await this.infoOf(this.find(a.dom)));
+      case 'domain.pause':
+        await this.find(a.dom).handle.pause();
+        return this.changed(this.find(a.dom));
+      case 'domain.unpause':
+        await this.find(a.dom).handle.unpause();
+        return this.changed(this.find(a.dom));
+      case 'domain.destroy': {
+        const e = this.find(a.dom);
+        await e.handle.destroy();
+        return null;
+      }
+      case 'domain.sched': {
+        const e = this.find(a.dom);
+        const p: { weight?: number; cap?: number } = {};
+        if (typeof a.weight === 'number') p.weight = a.weight;
+        if (typeof a.cap === 'number') p.cap = a.cap;
+        if (p.weight !== undefined || p.cap !== undefined) await e.handle.setSchedParams(p);
+        return this.changed(e);
+      }
+      case 'domain.rename': {
+        const e = this.find(a.dom);
+        const name = String(a.name ?? '');
+        checkName(name);
+        if (this.entries.some((x) => !x.gone && x !== e && x.name === name)) {
+          throw new UserError(`a domain named ${name} already exists; pick another name`);
+        }
+        e.name = name;
+        return this.changed(e);
+      }
+      case 'console.attach': {
+        const e = this.find(a.dom);
+        e.subscribers.add(c);
+        return { domid: e.id, name: e.name, scrollback: a.scrollback === false ? '' : e.scrollbackText() };
+      }
+      case 'console.detach':
+        this.find(a.dom).subscribers.delete(c);
+        return null;
+      case 'console.input': {
+        const e = this.find(a.dom);
+        e.handle.sendInput(Buffer.from(String(a.data ?? ''), 'base64'));
+        return null;
+      }
+      case 'domain.peek': {
+        const e = this.find(a.dom);
+        const bytes = await e.handle.readMemory(Number(a.gpa), Number(a.length));
+        return Buffer.from(bytes).toString('base64');
+      }
+      case 'host.shutdown':
+        setImmediate(() => void this.close());
+        return null;
+      default:
+        throw new UserError(
+          `hostd does not know the request '${op}'; the CLI and hostd may be from different versions`,
+        );
+    }
+  }
+
+  private info(): HostInfo {
+    const frames = this.host.resources.frames;
+    return {
+      hostname: hostname(),
+      version: VERSION,
+      pid: process.pid,
+      pcpus: this.host.pcpus,
+      hostCores: hostCores(),
+      totalMemoryMiB: this.opts.memoryMiB,
+      freeMemoryMiB: Math.floor((frames.free * 4096) / MiB),
+      startedAtMs: this.startedAtMs,
+      runDir: this.opts.runDir,
+      dom0: {
+        memoryMiB: Math.round(process.memoryUsage.rss() / MiB),
+        cpuSeconds: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+      },
+    };
+  }
+
+  /** Finds a live domain by id (number or digits) or name. */
+  private find(dom: unknown): Entry {
+    const live = this.entries.filter((e) => !e.gone);
+    const s = String(dom ?? '');
+    const e = /^\d+$/.test(s) ? live.find((x) => x.id === Number(s)) : live.find((x) => x.name === s);
+    if (!e) throw new UserError(`domain ${s} does not exist; domus list shows the running domains`);
+    return e;
+  }
+
+  private async create(cfg: DomainConfig): Promise<DomainRecord> {
+    checkName(cfg.name);
+    if (this.entries.some((e) => !e.gone && e.name === cfg.name)) {
+      throw new UserError(`a domain named ${cfg.name} already exists; pick another name or destroy it first`);
+    }
+    const read = (what: string, path: string): Uint8Array => {
+      try {
+        return readFileSync(path);
+      } catch {
+        throw new UserError(`${what} ${path} cannot be read; check the path in the domain's configuration`);
+      }
+    };
+    const memoryBytes = cfg.memoryMiB * MiB;
+    const needed = memoryBytes + DOMAIN_OVERHEAD_BYTES;
+    const free = this.host.resources.frames.free * 4096;
+    if (needed > free) {
+      throw new UserError(
+        `domain ${cfg.name} needs ${Math.ceil(needed / MiB)} MiB of machine memory but ${Math.floor(free / MiB)} MiB ` +
+          `are free; lower memory or restart hostd with a larger --memory`,
+      );
+    }
+    const handle = await this.host.createDomain({
+      name: cfg.name,
+      memoryBytes,
+      vcpus: cfg.vcpus,
+      // A gzipped Image is unpacked here, as xl's domain builder does for compressed kernels.
+      kernel: maybeGunzip(read('kernel', cfg.kernel)),
+      kernelName: cfg.kernel,
+      ...(cfg.ramdisk !== undefined && { initrd: read('ramdisk', cfg.ramdisk) }),
+      cmdline: cfg.cmdline,
+      disks: (cfg.disks ?? []).map((d) => ({ path: d.path, readOnly: d.readOnly })),
+      ...(cfg.weight !== undefined && { weight: cfg.weight }),
+      ...(cfg.cap !== undefined && { cap: cfg.cap }),
+      ...(cfg.pcpu !== undefined && { pcpu: cfg.pcpu }),
+      ...(cfg.paused !== undefined && { paused: cfg.paused }),
+      onPoweroff: cfg.onPoweroff ?? 'destroy',
+      onReboot: cfg.onReboot ?? 'restart',
+      onCrash: cfg.onCrash ?? 'destroy',
+    });
+    const e = new Entry(handle, cfg.name, cfg.uuid ?? randomUUID(), cfg, Date.now());
+    this.entries.push(e);
+    handle.onConsole((b) => e.appendConsole(b));
+    handle.onShutdown((reason, info, action) => {
+      e.shutdown = { kind: reason.kind };
+      if (reason.kind === 'poweroff') e.shutdown.code = reason.code;
+      if (reason.kind === 'crash') e.shutdown.detail = reason.detail;
+      if (action === 'restart') e.createdAtMs = Date.now();
+      this.broadcast(this.record(e, info));
+    });
+    void handle.gone.then((info) => {
+      e.gone = true;
+      const idx = this.entries.indexOf(e);
+      if (idx >= 0) this.entries.splice(idx, 1);
+      this.broadcast({ ...this.record(e, info), state: 'gone' });
+      for (const c of e.subscribers)
+        c.emit({ ev: 'domain', record: { ...this.record(e, info), state: 'gone' } });
+    });
+    const rec = this.record(e, await handle.info());
+    this.broadcast(rec);
+    return rec;
+  }
+
+  private async list(): Promise<DomainRecord[]> {
+    const infos = await this.host.list();
+    const out: DomainRecord[] = [];
+    for (const e of this.entries) {
+      if (e.gone) continue;
+      const info = infos.find((i) => i.id === e.id);
+      if (info) out.push(this.record(e, info));
+    }
+    return out.sort((x, y) => x.id - y.id);
+  }
+
+  private async infoOf(e: Entry): Promise<DomainInfo> {
+    return e.handle.info();
+  }
+
+  private async changed(e: Entry): Promise<DomainRecord> {
+    const rec = this.record(e, await e.handle.info());
+    this.broadcast(rec);
+    return rec;
+  }
+
+  private broadcast(record: DomainRecord): void {
+    for (const c of this.watchers) c.emit({ ev: 'domain', record });
+  }
+
+  private record(e: Entry, info: DomainInfo): DomainRecord {
+    const r: DomainRecord = {
+      id: e.id,
+      uuid: e.uuid,
+      name: e.name,
+      state: info.state,
+      memoryMiB: Math.round(info.memoryBytes / MiB) || e.config.memoryMiB,
+      vcpus: info.vcpus,
+      pcpu: info.pcpu,
+      weight: info.weight,
+      cap: info.cap,
+      cpuSeconds: info.cpuMs / 1000,
+      stealSeconds: info.stealMs / 1000,
+      instructions: info.instructions,
+      createdAtMs: e.createdAtMs,
+      config: e.config,
+    };
+    if (e.shutdown) r.shutdown = e.shutdown;
+    return r;
+  }
+}
+
+function maybeGunzip(b: Uint8Array): Uint8Array {
+  return b[0] === 0x1f && b[1] === 0x8b ? new Uint8Array(gunzipSync(b)) : b;
+}
+
+function checkName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name) || name === 'Domain-0') {
+    throw new UserError(
+      `domain name '${name}' is not valid; use 1-64 letters, digits, '.', '_' or '-', not Domain-0`,
+    );
+  }
+}
+
+/**
+ * Makes `path` free for a new listener: refuses when a live process answers there, removes a
+ * stale socket file left by a dead one.
+ */
+export async function takeSocketPath(path: string, what: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    ControlConn.connect(path, what).then(
+      (c) => {
+        c.close();
+        resolve(true);
+      },
+      () => resolve(false),
+    );
+  });
+  if (alive)
+    throw new UserError(`${what} is already running on ${path}; stop it first or use another run directory`);
+  unlinkSync(path);
+}

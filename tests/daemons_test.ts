@@ -1,0 +1,144 @@
+/**
+ * The toolstack's two processes, as in Xen: hostd (domains, pCPUs) and domusd (the management
+ * daemon). The CLI starts both on first use; killing domusd with SIGKILL leaves the domains
+ * running in hostd, and a new domusd finds them with their console scrollback.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { defaultGuest } from '../src/platform/node/guest_image.ts';
+import { ControlConn } from '../src/toolstack/control/conn.ts';
+import type { DomainRecord } from '../src/toolstack/control/protocol.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+const runDir = mkdtempSync(join(tmpdir(), 'domus-run-'));
+const env = { ...process.env, DOMUS_RUN_DIR: runDir };
+
+function domus(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(root, 'bin/domus.mjs'), ...args], {
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function pid(name: string): number {
+  return Number(readFileSync(join(runDir, `${name}.pid`), 'utf8'));
+}
+
+function alive(p: number): boolean {
+  try {
+    process.kill(p, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until<T>(f: () => T | undefined | false, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = f();
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+after(async () => {
+  try {
+    const c = await ControlConn.connect(join(runDir, 'hostd.sock'), 'hostd');
+    await c.call('host.shutdown');
+    c.close();
+  } catch {
+    // not running
+  }
+  for (const n of ['domusd']) {
+    try {
+      process.kill(pid(n), 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(runDir, { recursive: true, force: true });
+});
+
+test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', async () => {
+  const first = domus('list');
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    /^Name +ID +Mem VCPUs\tState\tTime\(s\)\nDomain-0 +0 +\d+ +\d+ +r----- +\d+\.\d\n$/,
+  );
+  const hostdPid = pid('hostd');
+  const domusdPid = pid('domusd');
+  assert.ok(alive(hostdPid) && alive(domusdPid));
+
+  const guest = defaultGuest();
+  const c = await ControlConn.connect(join(runDir, 'domusd.sock'), 'domusd');
+  const rec = (await c.call('domain.create', {
+    config: {
+      name: 'survivor',
+      memoryMiB: 64,
+      vcpus: 1,
+      kernel: guest.kernel,
+      ramdisk: guest.initrd,
+      cmdline: 'console=ttyS0',
+    },
+  })) as DomainRecord;
+  c.close();
+  assert.equal(rec.name, 'survivor');
+
+  // The ready marker shows up in the console scrollback, read by a later connection.
+  const scrollback = async (): Promise<string> => {
+    const k = await ControlConn.connect(join(runDir, 'domusd.sock'), 'domusd');
+    const a = (await k.call('console.attach', { dom: 'survivor' })) as { scrollback: string };
+    k.close();
+    return Buffer.from(a.scrollback, 'base64').toString('latin1');
+  };
+  const end = Date.now() + 60_000;
+  while (!(await scrollback()).includes('DOMUS-GUEST-READY')) {
+    if (Date.now() > end) assert.fail(`no ready marker; console:\n${(await scrollback()).slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
+  process.kill(domusdPid, 'SIGKILL');
+  await until(() => !alive(domusdPid), 5000, 'domusd to die');
+  assert.ok(alive(hostdPid), 'hostd must outlive domusd');
+
+  // A new CLI call starts a new domusd, which finds the domain and its console.
+  const again = domus('list');
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stdout, /\nsurvivor +1 +64 +1 +r----- +\d+\.\d\n/);
+  assert.notEqual(pid('domusd'), domusdPid);
+  assert.equal(pid('hostd'), hostdPid);
+  assert.match(await scrollback(), /DOMUS-GUEST-READY/);
+
+  // xl's subcommands act on it.
+  assert.equal(domus('pause', 'survivor').status, 0);
+  assert.match(domus('list', 'survivor').stdout, /survivor +1 +64 +1 +--p--- /);
+  assert.equal(domus('unpause', '1').status, 0);
+  assert.equal(domus('sched-credit', '-d', 'survivor', '-w', '512', '-c', '50').status, 0);
+  assert.match(domus('sched-credit', '-d', 'survivor').stdout, /survivor +1 +512 +50\n/);
+  assert.equal(domus('rename', 'survivor', 'renamed').status, 0);
+  assert.equal(domus('domid', 'renamed').stdout, '1\n');
+  assert.equal(domus('domname', '1').stdout, 'renamed\n');
+  const long = JSON.parse(domus('list', '-l').stdout) as {
+    domid: number;
+    config: { c_info: { name: string } };
+  }[];
+  assert.deepEqual(
+    long.map((d) => [d.domid, d.config.c_info.name]),
+    [[1, 'renamed']],
+  );
+  const bad = domus('pause', 'nosuch');
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, 'domus: domain nosuch does not exist; domus list shows the running domains\n');
+  assert.equal(domus('destroy', 'renamed').status, 0);
+  assert.doesNotMatch(domus('list').stdout, /renamed/);
+});
