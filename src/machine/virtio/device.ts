@@ -76,6 +76,8 @@ export interface VirtioContext {
   interrupt(): void;
   /** The device is broken by the driver (bad descriptor...): set DEVICE_NEEDS_RESET, config interrupt. */
   fail(reason: string): void;
+  /** Configuration space changed (link status...): bump ConfigGeneration and raise the config interrupt. */
+  configChanged(): void;
 }
 
 /** Reads `width` bytes little-endian from a configuration-space image; 0 past its end. */

@@ -392,6 +392,11 @@ export class VirtioMmio implements MmioDevice {
         this.irq.set(true);
       },
       fail: (reason: string) => this.fail(reason),
+      configChanged: () => {
+        this.configGeneration = (this.configGeneration + 1) >>> 0;
+        this.interruptStatus |= VIRTIO_MMIO_INT_CONFIG;
+        this.irq.set(true);
+      },
     };
     model.activate(ctx);
   }

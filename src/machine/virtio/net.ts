@@ -175,14 +175,15 @@ export class VirtioNet implements VirtioDeviceModel {
 
   /**
    * Sets the link state in configuration space. While it is down, frames in both directions
-   * are dropped. The guest sees the change the next time it reads `status` (the device
-   * contract has no configuration-change interrupt yet).
+   * are dropped. An active device raises the configuration-change interrupt, so the guest's
+   * driver rereads `status` at once.
    */
   setLinkUp(up: boolean): void {
     this.linkUp = up;
     this.config[6] = up ? VIRTIO_NET_S_LINK_UP : 0;
     this.config[7] = 0;
     if (!up) this.backlog = [];
+    this.ctx?.configChanged();
   }
 
   /** Frames waiting in the backlog for receive buffers. */
