@@ -8,7 +8,8 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
 import { HostClock, MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
-import { openBlockFile, type BlockFile } from '../../platform/node/block_file.ts';
+import type { BlockFile } from '../../platform/node/block_file.ts';
+import { openDiskImage } from '../../platform/node/disk_image.ts';
 import { PREBUILT_KERNELS, prebuiltGuest } from '../../platform/node/guest_image.ts';
 import { attachConsole } from '../../platform/node/terminal.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host } from '../../toolstack/host.ts';
@@ -32,7 +33,7 @@ guest's domus.run status (0 after a plain poweroff).
   --append S       more kernel command line, e.g. --append 'domus.run=uname -a'
   --memory MiB     guest RAM (default 256)
   --vcpus N        vCPUs / harts (default 1, at most ${MAX_HARTS})
-  --disk F[,ro]    raw disk image as virtio-blk (repeatable; ,ro attaches it read-only)
+  --disk F[,ro]    disk image (raw or qcow2, by its magic) as virtio-blk (repeatable; ,ro read-only)
   --virtio-console also give the guest a virtio console (hvc0)
   --no-reboot      exit when the guest reboots instead of booting it again
   --deterministic  virtual time from retired instructions (1 tick per 10), idle time
@@ -208,7 +209,7 @@ async function runHosted(o: RunInputs): Promise<number> {
 async function runBare(o: RunInputs, firmware: Uint8Array, firmwarePath: string): Promise<number> {
   const disks: BlockFile[] = [];
   try {
-    for (const d of o.disks) disks.push(openBlockFile(d.path, { readOnly: d.readOnly }));
+    for (const d of o.disks) disks.push(openDiskImage(d.path, { readOnly: d.readOnly }));
     return await runBoard(o, disks, firmware, firmwarePath);
   } finally {
     for (const d of disks) d.close();
