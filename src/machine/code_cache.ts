@@ -18,6 +18,11 @@ export class CodeCache {
   private readonly pages: (Int32Array | undefined)[];
   /** Called with the RAM page index when a page first gets decoded instructions. */
   onNewCodePage: (ramPage: number) => void = () => {};
+  /**
+   * Called with the RAM page index when a page's decoded array is dropped (a write into the
+   * page, or `clear`): the JIT drops its translations of the page here.
+   */
+  onInvalidatePage: (ramPage: number) => void = () => {};
   /** Number of pages invalidated by writes (for statistics). */
   invalidations = 0;
 
@@ -49,6 +54,7 @@ export class CodeCache {
     if (this.pages[ramPage] !== undefined) {
       this.pages[ramPage] = undefined;
       this.invalidations++;
+      this.onInvalidatePage(ramPage);
     }
   }
 
@@ -61,6 +67,7 @@ export class CodeCache {
   }
 
   clear(): void {
+    for (let p = 0; p < this.ramPages; p++) if (this.pages[p] !== undefined) this.onInvalidatePage(p);
     this.pages.fill(undefined);
   }
 }

@@ -2,10 +2,12 @@
  * `domus run-test ELF`: runs a bare-metal RISC-V ELF in M-mode on the Domus board with no
  * firmware, until it writes its verdict to the SiFive test finisher (0x100000). Exits 0 on
  * PASS, N on FAIL with code N (1 if N is 0), 124 on timeout. Used by the ISA tests.
+ * DOMUS_JIT=off|on|force chooses the JIT (default off), so that the tests run both ways.
  */
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
 import { MAX_HARTS, VirtBoard } from '../../machine/board.ts';
+import { attachJit, parseJitMode } from '../../machine/jit/jit.ts';
 import { registerCommand } from '../command_table.ts';
 import { memoryBytes, readInput, vcpuCount } from '../run_support.ts';
 
@@ -22,6 +24,9 @@ UART output goes to stdout.
   --vcpus N       harts (default 1)
   --memory MiB    RAM (default 128)
   --timeout S     seconds before giving up with exit status 124 (default 60)
+
+The environment variable DOMUS_JIT=off|on|force selects the JIT: off (the default) interprets
+everything, on translates hot code, force translates code the first time it runs.
 `,
   async run(args) {
     let values;
@@ -41,12 +46,14 @@ UART output goes to stdout.
     const timeoutS = values.timeout === undefined ? 60 : Number(values.timeout);
     if (!(timeoutS > 0))
       throw new UserError(`--timeout ${values.timeout} is not a positive number of seconds`);
+    const jitMode = parseJitMode(process.env['DOMUS_JIT'] ?? 'off', 'DOMUS_JIT');
     const elf = readInput(path, 'test');
     const board = new VirtBoard({
       ramBytes: memoryBytes(values.memory, 128, 1),
       harts: vcpuCount(values.vcpus, MAX_HARTS),
       onConsole: (bytes) => process.stdout.write(bytes),
     });
+    attachJit(board, jitMode);
     try {
       board.loadTest(elf, `test ${path}`);
     } catch (e) {

@@ -13,6 +13,7 @@
 import type { Bus } from '../bus.ts';
 import type { CodeCache } from '../code_cache.ts';
 import type { Clock } from '../device.ts';
+import type { Jit } from '../jit/jit.ts';
 import type { MachineMemory } from '../memory.ts';
 import { rawInsnAtPc } from './mmu.ts';
 import { Cause, Hstatus, Irq, Mstatus, Priv } from './csr_defs.ts';
@@ -140,6 +141,11 @@ export class Hart {
   sliceExecuted = 0;
   /** Exceptions taken since reset (the interpreter does not count their instructions as retired). */
   exceptions = 0;
+  /**
+   * The JIT that runs this hart's hot code (jit/jit.ts), or null to interpret everything
+   * (`--no-jit`, DOMUS_JIT=off). Set between runs, never during one.
+   */
+  jit: Jit | null = null;
   /** Called when the hart has a new pending interrupt while waiting (wakes the scheduler). */
   onWake: () => void = () => {};
 

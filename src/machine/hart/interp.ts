@@ -11,6 +11,9 @@
  *
  * Registers are int32 halves in the hart block; loads and stores hit the soft TLB (one tag
  * compare and an add) or go to mmu.ts. Floating-point arithmetic is in fp_exec.ts.
+ *
+ * With a JIT (h.jit, jit/jit.ts) the outer loop first offers pc to translated code, and taken
+ * branches leave the inner loop so that loops come back to it; with h.jit null nothing changes.
  */
 import { decode16, decode32, decoded } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
@@ -35,6 +38,7 @@ export function run(h: Hart, budget: number): number {
   const M32 = mem.i32;
   const ramOffset = mem.ramOffset;
   const code = h.code;
+  const jit = h.jit;
   let n = 0;
   const exceptionsAtStart = h.exceptions;
   // A load/store that missed the fast path: its op and virtual address (see after the switch).
@@ -62,6 +66,17 @@ export function run(h: Hart, budget: number): number {
       if (ramPage < 0) continue;
     }
     let page = code.page(ramPage);
+    if (jit !== null) {
+      // Translated code for pc (jit/jit.ts): it returns (retired << 1) | 1 when the instruction
+      // at the new pc, on this page, is left to the interpreter; otherwise pc is anywhere.
+      const r = jit.enter(h, ramPage, page, pcLo, budget - n);
+      if (r >= 0) {
+        n += r >>> 1;
+        if ((r & 1) === 0) continue;
+        pcLo = S[HS.PC_LO]!;
+        pcHi = S[HS.PC_HI]!;
+      }
+    }
     const pageOff = ramOffset + ramPage * 4096;
     const ldSet = h.loadSet;
     const stSet = h.storeSet;
@@ -600,7 +615,7 @@ export function run(h: Hart, budget: number): number {
           const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
           pcLo = tLo;
           pcHi = tHi;
-          if (stay) continue;
+          if (stay && jit === null) continue;
           break inner;
         }
         case Op.BEQ:
@@ -610,7 +625,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay) continue;
+            if (stay && jit === null) continue;
             break inner;
           }
           break;
@@ -621,7 +636,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay) continue;
+            if (stay && jit === null) continue;
             break inner;
           }
           break;
@@ -632,7 +647,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay) continue;
+            if (stay && jit === null) continue;
             break inner;
           }
           break;
@@ -643,7 +658,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay) continue;
+            if (stay && jit === null) continue;
             break inner;
           }
           break;
@@ -654,7 +669,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay) continue;
+            if (stay && jit === null) continue;
             break inner;
           }
           break;
@@ -665,7 +680,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay) continue;
+            if (stay && jit === null) continue;
             break inner;
           }
           break;

@@ -1,0 +1,395 @@
+/**
+ * The JIT's differential tester, as a library: a seeded generator of random valid instruction
+ * sequences (integer ALU, M, compressed forms, forward branches, counted loops, loads and stores
+ * to a scratch area, to a read-only page, to unmapped or non-RAM addresses and to the code page
+ * itself) and a harness that runs one sequence on two identical machines, one interpreted and
+ * one with the JIT, comparing their whole state after every slice of a random size.
+ *
+ * What is compared: the hart's whole state block (x registers, pc, privilege, CSRs such as
+ * mcause/mtval/mepc, the retired-instruction counter, the soft TLBs), the exception count,
+ * each slice's retired count, and all of RAM (scratch data and code). Any difference is a JIT
+ * bug (the interpreter is the reference). Used by diff_test.ts; not part of the product.
+ */
+import { Bus } from '../bus.ts';
+import { CodeCache } from '../code_cache.ts';
+import { Csr, Irq } from '../hart/csr_defs.ts';
+import { hostCsrWrite } from '../hart/csr.ts';
+import { Hart } from '../hart/hart.ts';
+import { run } from '../hart/interp.ts';
+import { HART_BLOCK_BYTES } from '../hart/layout.ts';
+import { encode } from '../isa/encode.ts';
+import { disassemble } from '../isa/disasm.ts';
+import { Op } from '../isa/op.ts';
+import { MachineMemory } from '../memory.ts';
+import { Jit, type JitOptions } from './jit.ts';
+
+const RAM = 0x8000_0000;
+const RAM_BYTES = 1 << 20;
+/** Layout of the test machine (physical = virtual: identity mapping in S-mode). */
+export const CODE = RAM + 0x1000;
+const HANDLER = RAM + 0x3000;
+const ROOT = RAM + 0x4000;
+const L1 = RAM + 0x5000;
+const L0 = RAM + 0x6000;
+/** Scratch data: two read-write pages, then a read-only page, then an unmapped one. */
+const DATA = RAM + 0x10000;
+const DATA_RO = DATA + 0x2000;
+const DATA_NONE = DATA + 0x3000;
+
+/** Reserved registers: scratch pointer, fault pointer, loop counter, code-page pointer. */
+const R_PTR = 8;
+const R_FAULT = 9;
+const R_LOOP = 28;
+const R_CODE = 29;
+const FREE = [
+  1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 30, 31,
+];
+/** Compressible free registers (x8..x15 minus the reserved ones). */
+const FREE_C = [10, 11, 12, 13, 14, 15];
+
+/** xorshift32: a small deterministic generator. */
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0 || 0x9e3779b9;
+  }
+  next(): number {
+    let x = this.s;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.s = x >>> 0;
+    return this.s;
+  }
+  int(n: number): number {
+    return this.next() % n;
+  }
+  pick<X>(a: readonly X[]): X {
+    return a[this.int(a.length)]!;
+  }
+  chance(p: number): boolean {
+    return this.next() / 4294967296 < p;
+  }
+}
+
+const ALU_R = [
+  Op.ADD, Op.SUB, Op.SLL, Op.SLT, Op.SLTU, Op.XOR, Op.SRL, Op.SRA, Op.OR, Op.AND,
+  Op.ADDW, Op.SUBW, Op.SLLW, Op.SRLW, Op.SRAW,
+  Op.MUL, Op.MULH, Op.MULHSU, Op.MULHU, Op.DIV, Op.DIVU, Op.REM, Op.REMU,
+  Op.MULW, Op.DIVW, Op.DIVUW, Op.REMW, Op.REMUW,
+]; // prettier-ignore
+const ALU_I = [Op.ADDI, Op.SLTI, Op.SLTIU, Op.XORI, Op.ORI, Op.ANDI, Op.ADDIW];
+const SHIFT_I = [Op.SLLI, Op.SRLI, Op.SRAI];
+const SHIFT_IW = [Op.SLLIW, Op.SRLIW, Op.SRAIW];
+const LOADS = [Op.LB, Op.LH, Op.LW, Op.LD, Op.LBU, Op.LHU, Op.LWU];
+const STORES = [Op.SB, Op.SH, Op.SW, Op.SD];
+const BRANCHES = [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU];
+const IMMS = [0, 1, -1, 2047, -2048, 0x7ff, 31, 32, 63, -7, 0x555];
+
+// ---- compressed encodings (RVC), for the forms the generator uses -----------------------------
+
+function cAddi(rd: number, imm: number): number {
+  return (0b000 << 13) | (((imm >> 5) & 1) << 12) | (rd << 7) | ((imm & 31) << 2) | 0b01;
+}
+function cLi(rd: number, imm: number): number {
+  return (0b010 << 13) | (((imm >> 5) & 1) << 12) | (rd << 7) | ((imm & 31) << 2) | 0b01;
+}
+function cMv(rd: number, rs2: number): number {
+  return (0b100 << 13) | (rd << 7) | (rs2 << 2) | 0b10;
+}
+function cAdd(rd: number, rs2: number): number {
+  return (0b100 << 13) | (1 << 12) | (rd << 7) | (rs2 << 2) | 0b10;
+}
+function cSlli(rd: number, sh: number): number {
+  return (0b000 << 13) | (((sh >> 5) & 1) << 12) | (rd << 7) | ((sh & 31) << 2) | 0b10;
+}
+/** C.SUB/XOR/OR/AND (w = 0) or C.SUBW/ADDW (w = 1, f = 0/1) on rd', rs2' (x8..x15). */
+function cArith(rd: number, rs2: number, f: number, w: number): number {
+  return (0b100 << 13) | (w << 12) | (0b11 << 10) | ((rd - 8) << 7) | (f << 5) | ((rs2 - 8) << 2) | 0b01;
+}
+/** C.LW (d = 0) / C.LD (d = 1) rd', uimm(rs1'). */
+function cLoad(rd: number, rs1: number, uimm: number, d: number): number {
+  const f3 = d ? 0b011 : 0b010;
+  const mid = d ? ((uimm >> 6) & 3) << 5 : (((uimm >> 2) & 1) << 6) | (((uimm >> 6) & 1) << 5);
+  return (f3 << 13) | (((uimm >> 3) & 7) << 10) | ((rs1 - 8) << 7) | mid | ((rd - 8) << 2);
+}
+function cStore(rs2: number, rs1: number, uimm: number, d: number): number {
+  return cLoad(rs2, rs1, uimm, d) | ((d ? 0b111 : 0b110) << 13);
+}
+
+/** A generated program: 16-bit parcels, and how many instructions it should be run for. */
+export interface Program {
+  parcels: number[];
+  /** Instructions to run in total (enough to reach the final spin). */
+  budget: number;
+}
+
+/** Generates one random program of about `length` instructions. */
+export function generate(rng: Rng, length: number): Program {
+  const p: number[] = [];
+  const e32 = (w: number): void => {
+    p.push(w & 0xffff, (w >>> 16) & 0xffff);
+  };
+  const e = (op: Op, o: Parameters<typeof encode>[1]): void => e32(encode(op, o));
+  const reg = (): number => (rng.chance(0.05) ? 0 : rng.pick(FREE));
+  const src = (): number => (rng.chance(0.1) ? rng.pick([0, R_PTR, R_LOOP]) : rng.pick(FREE));
+  let loopDepth = 0;
+  // Pending forward branches: parcel index of the branch and the instruction count to skip.
+  const fixups: { at: number; target: number; op: Op; rs1: number; rs2: number }[] = [];
+  let count = 0;
+
+  const one = (): void => {
+    const k = rng.int(100);
+    if (k < 30) e(rng.pick(ALU_R), { rd: reg(), rs1: src(), rs2: src() });
+    else if (k < 42) e(rng.pick(ALU_I), { rd: reg(), rs1: src(), imm: rng.pick(IMMS) });
+    else if (k < 46) e(rng.pick(SHIFT_I), { rd: reg(), rs1: src(), imm: rng.int(64) });
+    else if (k < 49) e(rng.pick(SHIFT_IW), { rd: reg(), rs1: src(), imm: rng.int(32) });
+    else if (k < 51) e(Op.LUI, { rd: reg(), imm: (rng.next() & 0xfffff000) | 0 });
+    else if (k < 52) e(Op.AUIPC, { rd: reg(), imm: (rng.next() & 0x000ff000) | 0 });
+    else if (k < 66) {
+      // Loads and stores: mostly scratch data (aligned or not), sometimes a fault.
+      const isStore = rng.chance(0.45);
+      const op = rng.pick(isStore ? STORES : LOADS);
+      const where = rng.int(20);
+      let base = R_PTR;
+      let imm = rng.int(4096) - 2048;
+      if (where < 14 && rng.chance(0.8)) imm &= ~7; // mostly aligned
+      if (where === 14)
+        base = R_FAULT; // read-only page (stores fault), then unmapped
+      else if (where === 15)
+        base = src(); // anything: usually a fault
+      else if (where === 16 && isStore) {
+        base = R_CODE; // the code page itself, beyond the program
+        imm = rng.int(0x300) & ~7;
+      }
+      if (isStore) e(op, { rs1: base, rs2: src(), imm });
+      else e(op, { rd: reg(), rs1: base, imm });
+    } else if (k < 78) {
+      // Compressed forms.
+      const c = rng.int(8);
+      const rd = rng.pick(FREE.filter((r) => r !== 0));
+      if (c === 0) p.push(cAddi(rd, (rng.int(63) - 31) | 1));
+      else if (c === 1) p.push(cLi(rd, rng.int(64) - 32));
+      else if (c === 2) p.push(cMv(rd, rng.pick(FREE)));
+      else if (c === 3) p.push(cAdd(rd, rng.pick(FREE)));
+      else if (c === 4) p.push(cSlli(rd, 1 + rng.int(63)));
+      else if (c === 5) p.push(cArith(rng.pick(FREE_C), rng.pick([...FREE_C, R_PTR]), rng.int(4), 0));
+      else if (c === 6) p.push(cArith(rng.pick(FREE_C), rng.pick(FREE_C), rng.int(2), 1));
+      else {
+        const d = rng.int(2);
+        const uimm = d ? rng.int(32) * 8 : rng.int(32) * 4;
+        if (rng.chance(0.5)) p.push(cLoad(rng.pick(FREE_C), R_PTR, uimm, d));
+        else p.push(cStore(rng.pick(FREE_C), R_PTR, uimm, d));
+      }
+    } else if (k < 90) {
+      // A forward branch over 1..6 instructions (patched when the target is known).
+      const skip = 1 + rng.int(6);
+      fixups.push({ at: p.length, target: count + 1 + skip, op: rng.pick(BRANCHES), rs1: src(), rs2: src() });
+      e(Op.ADDI, { rd: 0, rs1: 0, imm: 0 });
+    } else if (k < 93 && loopDepth === 0) {
+      // A counted loop of a few random instructions.
+      loopDepth++;
+      e(Op.ADDI, { rd: R_LOOP, rs1: 0, imm: 2 + rng.int(6) });
+      count++;
+      const head = p.length;
+      const n = 1 + rng.int(6);
+      for (let i = 0; i < n; i++) {
+        one();
+        count++;
+      }
+      e(Op.ADDI, { rd: R_LOOP, rs1: R_LOOP, imm: -1 });
+      count++;
+      e(Op.BNE, { rs1: R_LOOP, rs2: 0, imm: (head - p.length) * 2 });
+      loopDepth--;
+    } else e(Op.FENCE, {});
+  };
+
+  // Instruction index → parcel index, for patching branches.
+  const starts: number[] = [];
+  while (count < length) {
+    starts[count] = p.length;
+    one();
+    count++;
+  }
+  starts[count] = p.length;
+  // Final spin: the run ends here.
+  e(Op.JAL, { rd: 0, imm: 0 });
+  for (const f of fixups) {
+    const to = starts[Math.min(f.target, count)] ?? starts[count]!;
+    const w = encode(f.op, { rs1: f.rs1, rs2: f.rs2, imm: (to - f.at) * 2 });
+    p[f.at] = w & 0xffff;
+    p[f.at + 1] = (w >>> 16) & 0xffff;
+  }
+  return { parcels: p, budget: 16 * length + 200 };
+}
+
+/** Disassembly of a program, one instruction per line (for failure messages). */
+export function listing(prog: Program): string {
+  const out: string[] = [];
+  const p = prog.parcels;
+  for (let i = 0; i < p.length;) {
+    const low = p[i]!;
+    const insn = (low & 3) === 3 ? low | (p[i + 1]! << 16) : low;
+    out.push(`${(CODE + i * 2).toString(16)}: ${disassemble(insn)}`);
+    i += (low & 3) === 3 ? 2 : 1;
+  }
+  return out.join('\n');
+}
+
+/** One machine of the pair (also used by jit_test.ts). */
+export interface Machine {
+  mem: MachineMemory;
+  code: CodeCache;
+  h: Hart;
+  jit: Jit | null;
+}
+
+/** A 1 MiB, one-hart machine at 0x8000_0000, interpreted (jit = null) or with a JIT. */
+export function machine(jit: JitOptions | null): Machine {
+  const mem = new MachineMemory({ harts: 1, ramBase: RAM, ramBytes: RAM_BYTES });
+  const code = new CodeCache(mem.ramPages);
+  const clock = { frequencyHz: 10_000_000, mtime: () => 0, wallClockNs: () => 0 };
+  const h = new Hart(0, { mem, bus: new Bus(), code, clock });
+  code.onNewCodePage = (page) => h.dropStoreEntriesFor(page);
+  const j = jit ? new Jit(mem, code, jit) : null;
+  h.jit = j;
+  return { mem, code, h, jit: j };
+}
+
+/** Privilege and paging the program runs with. */
+export type Regime = 'M' | 'S';
+
+function setUp(m: Machine, prog: Program, regime: Regime, init: readonly number[]): void {
+  const { mem, h } = m;
+  const dv = new DataView(mem.buffer);
+  const put = (pa: number, v: bigint): void => dv.setBigUint64(mem.ramOffsetOf(pa), v, true);
+  const parcels = new Uint16Array(prog.parcels);
+  mem.loadBytes(CODE, new Uint8Array(parcels.buffer));
+  // Trap handler: spin (the state at the trap is what gets compared).
+  mem.loadBytes(HANDLER, new Uint8Array(new Int32Array([encode(Op.JAL, { rd: 0, imm: 0 })]).buffer));
+  // Scratch data: a fixed pattern.
+  for (let i = 0; i < 0x3000; i += 4)
+    dv.setUint32(mem.ramOffsetOf(DATA + i), Math.imul(i + 1, 0x9e3779b1), true);
+  // Sv39: root[2] → L1; L1[0] → L0 (VA 0x8000_0000..0x801f_ffff, identity, 4 KiB pages).
+  const pte = (pa: number, flags: number): bigint => (BigInt(pa / 4096) << 10n) | BigInt(flags);
+  put(ROOT + 2 * 8, pte(L1, 1));
+  put(L1, pte(L0, 1));
+  for (let i = 0; i < 512; i++) {
+    const pa = RAM + i * 4096;
+    let flags = 0xcf; // V R W X A D
+    if (pa === DATA_RO) flags = 0x43; // V R A
+    if (pa === DATA_NONE) flags = 0;
+    put(L0 + i * 8, pte(pa, flags));
+  }
+  hostCsrWrite(h, Csr.mtvec, BigInt(HANDLER));
+  hostCsrWrite(h, Csr.pmpaddr0, (1n << 54n) - 1n);
+  hostCsrWrite(h, Csr.pmpcfg0, 0x1fn);
+  hostCsrWrite(h, Csr.mie, BigInt(Irq.MTIP));
+  if (regime === 'S') {
+    hostCsrWrite(h, Csr.satp, (8n << 60n) | BigInt(ROOT / 4096));
+    h.setPriv(1);
+  }
+  for (let r = 1; r < 32; r++) h.setX(r, init[2 * r]!, init[2 * r + 1]!);
+  h.setXNumber(R_PTR, DATA + 0x800);
+  h.setXNumber(R_FAULT, rng32(init[0]!) & 1 ? DATA_RO + 0x100 : DATA_NONE + 0x100);
+  h.setXNumber(R_CODE, CODE + 0xc00);
+  h.setXNumber(R_LOOP, 0);
+  h.setPcNumber(CODE);
+}
+
+function rng32(x: number): number {
+  return Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) >>> 0;
+}
+
+export interface DiffResult {
+  /** Undefined when both machines agreed throughout. */
+  mismatch?: string;
+  /** Instructions run (interpreter side). */
+  instructions: number;
+  /** Regions the JIT translated, and how often translated code was entered. */
+  translated: number;
+  entries: number;
+  /** The program ended in the trap handler (a fault or the timer interrupt). */
+  trapped: boolean;
+}
+
+/**
+ * Runs `prog` on an interpreted machine and a JIT machine from identical states, in slices of
+ * random sizes, and compares them after each slice.
+ */
+export function runDiff(rng: Rng, prog: Program, regime: Regime, jit: JitOptions): DiffResult {
+  const a = machine(null);
+  const b = machine(jit);
+  const init: number[] = [];
+  for (let i = 0; i < 64; i++) {
+    const k = rng.int(8);
+    // Interesting values: small, sign boundaries, or random.
+    init.push(
+      k === 0
+        ? 0
+        : k === 1
+          ? -1
+          : k === 2
+            ? i & 1
+              ? 0x7fffffff
+              : -1
+            : k === 3
+              ? i & 1
+                ? -0x80000000
+                : 0
+              : rng.next() | 0,
+    );
+  }
+  setUp(a, prog, regime, init);
+  setUp(b, prog, regime, init);
+  let total = 0;
+  let slice = 0;
+  const irqAt = rng.chance(0.2) ? rng.int(prog.budget) : -1;
+  while (total < prog.budget) {
+    const k = 1 + (rng.chance(0.3) ? rng.int(8) : rng.int(400));
+    if (irqAt >= 0 && total >= irqAt && total - k < irqAt) {
+      a.h.setIrqLine(Irq.MTIP, true);
+      b.h.setIrqLine(Irq.MTIP, true);
+    }
+    const na = run(a.h, k);
+    const nb = run(b.h, k);
+    slice++;
+    const where = `slice ${slice} (${k} instructions, ${total} before)`;
+    if (na !== nb) return fail(`${where}: retired ${na} interpreted, ${nb} with the JIT`);
+    const diff = compare(a, b);
+    if (diff) return fail(`${where}: ${diff}`);
+    total += k;
+  }
+  return result();
+
+  function result(): DiffResult {
+    const st = b.jit!.stats();
+    return {
+      instructions: total,
+      translated: st.translated,
+      entries: st.entries,
+      trapped: a.h.pc === HANDLER,
+    };
+  }
+  function fail(msg: string): DiffResult {
+    return { ...result(), mismatch: msg };
+  }
+}
+
+function compare(a: Machine, b: Machine): string | undefined {
+  if (a.h.exceptions !== b.h.exceptions) return `exceptions ${a.h.exceptions} vs ${b.h.exceptions}`;
+  const sa = a.h.S;
+  const sb = b.h.S;
+  for (let i = 0; i < HART_BLOCK_BYTES / 4; i++) {
+    if (sa[i] !== sb[i]) {
+      const what = i < 64 ? `x${i >> 1}` : i < 66 ? 'x0 sink' : `state word 0x${(i * 4).toString(16)}`;
+      return `${what} (${i & 1 ? 'high' : 'low'} half) differs: 0x${(sa[i]! >>> 0).toString(16)} interpreted, 0x${(sb[i]! >>> 0).toString(16)} with the JIT (pc 0x${a.h.pc.toString(16)} / 0x${b.h.pc.toString(16)})`;
+    }
+  }
+  const ra = new Int32Array(a.mem.buffer, a.mem.ramOffset, RAM_BYTES / 4);
+  const rb = new Int32Array(b.mem.buffer, b.mem.ramOffset, RAM_BYTES / 4);
+  for (let i = 0; i < ra.length; i++) {
+    if (ra[i] !== rb[i]) return `RAM at 0x${(RAM + i * 4).toString(16)} differs`;
+  }
+  return undefined;
+}
