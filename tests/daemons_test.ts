@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { ControlConn } from '../src/toolstack/control/conn.ts';
-import type { DomainRecord } from '../src/toolstack/control/protocol.ts';
+import { XsClient } from '../src/toolstack/xenstore/client.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const runDir = mkdtempSync(join(tmpdir(), 'domus-run-'));
@@ -39,10 +39,14 @@ function alive(p: number): boolean {
   }
 }
 
-async function until<T>(f: () => T | undefined | false, ms: number, what: string): Promise<T> {
+async function until<T>(
+  f: () => T | undefined | false | Promise<T | false>,
+  ms: number,
+  what: string,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v) return v;
     if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -79,20 +83,28 @@ test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', 
   const domusdPid = pid('domusd');
   assert.ok(alive(hostdPid) && alive(domusdPid));
 
+  // An xl.cfg as written for Xen; relative paths resolve against the file's directory.
   const guest = defaultGuest();
-  const c = await ControlConn.connect(join(runDir, 'domusd.sock'), 'domusd');
-  const rec = (await c.call('domain.create', {
-    config: {
-      name: 'survivor',
-      memoryMiB: 64,
-      vcpus: 1,
-      kernel: guest.kernel,
-      ramdisk: guest.initrd,
-      cmdline: 'console=ttyS0',
-    },
-  })) as DomainRecord;
-  c.close();
-  assert.equal(rec.name, 'survivor');
+  const cfg = join(runDir, 'survivor.cfg');
+  writeFileSync(
+    cfg,
+    [
+      '# written for xl',
+      'name = "survivor"',
+      'memory = 64',
+      'vcpus = 1',
+      `kernel = "${guest.kernel}"`,
+      `ramdisk = "${guest.initrd}"`,
+      'extra = "console=ttyS0"',
+      'on_poweroff = "destroy"',
+      '',
+    ].join('\n'),
+  );
+  const created = domus('create', cfg);
+  assert.equal(created.status, 0, created.stderr);
+  const badCfg = domus('create', cfg, 'name=other', 'memory=lots');
+  assert.equal(badCfg.status, 2);
+  assert.match(badCfg.stderr, /memory = "lots" is not a number of MiB/);
 
   // The ready marker shows up in the console scrollback, read by a later connection.
   const scrollback = async (): Promise<string> => {
@@ -106,6 +118,13 @@ test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', 
     if (Date.now() > end) assert.fail(`no ready marker; console:\n${(await scrollback()).slice(-1500)}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+
+  // hostd's xenstored has the domain's entries, as libxl writes them.
+  const xs = await XsClient.connect(join(runDir, 'xenstored.sock'));
+  assert.equal(await xs.read('/local/domain/1/name'), 'survivor');
+  assert.deepEqual(await xs.getPerms('/local/domain/1'), ['n0', 'r1']);
+  assert.equal(await xs.read(`${await xs.read('/local/domain/1/vm')}/name`), 'survivor');
+  xs.close();
 
   process.kill(domusdPid, 'SIGKILL');
   await until(() => !alive(domusdPid), 5000, 'domusd to die');
@@ -141,4 +160,11 @@ test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', 
   assert.equal(bad.stderr, 'domus: domain nosuch does not exist; domus list shows the running domains\n');
   assert.equal(domus('destroy', 'renamed').status, 0);
   assert.doesNotMatch(domus('list').stdout, /renamed/);
+  const xs2 = await XsClient.connect(join(runDir, 'xenstored.sock'));
+  await until(
+    async () => !(await xs2.directory('/local/domain').catch((): string[] => [])).includes('1'),
+    5000,
+    'xenstore cleanup',
+  );
+  xs2.close();
 });

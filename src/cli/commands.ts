@@ -5,5 +5,6 @@
 import './commands/run.ts';
 import './commands/run_test.ts';
 import './commands/guest_verify.ts';
+import './commands/xl_create.ts';
 import './commands/xl_domains.ts';
 import './commands/daemons.ts';

@@ -19,6 +19,9 @@ import { hostCores } from '../platform/node/worker.ts';
 import { ControlConn } from './control/conn.ts';
 import type { DomainConfig, DomainRecord, HostInfo } from './control/protocol.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle, type DomainInfo } from './host.ts';
+import { XsClient } from './xenstore/client.ts';
+import { XsSocketServer } from './xenstore/socket.ts';
+import { Xenstored } from './xenstore/xenstored.ts';
 
 const MiB = 1 << 20;
 /** Console output kept per domain for consoles that attach later (bytes). */
@@ -52,6 +55,8 @@ class Entry {
   private scrollbackBytes = 0;
   shutdown: DomainRecord['shutdown'];
   gone = false;
+  /** The domain id its xenstore entries are under (it changes when on_reboot restarts it). */
+  xsId: number | undefined;
 
   constructor(
     readonly handle: DomainHandle,
@@ -91,12 +96,25 @@ export class Hostd {
   readonly closed: Promise<void>;
   private resolveClosed!: () => void;
 
+  /** xenstored of this host: the toolstack's view of every domain, as libxl keeps it. */
+  readonly xenstored = new Xenstored();
+  /** hostd's own (dom0, privileged) xenstore connection. */
+  readonly xs: XsClient;
+  private xsServer: XsSocketServer | undefined;
+
   private constructor(
     readonly opts: HostdOptions,
     readonly host: Host,
     private readonly server: Server,
   ) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
+    const xs: XsClient = new XsClient((b) => conn.receive(b));
+    const conn = this.xenstored.connect({ domid: 0, privileged: true, send: (b) => xs.receive(b) });
+    this.xs = xs;
+  }
+
+  static xenstoreSocketPath(runDir: string): string {
+    return join(runDir, 'xenstored.sock');
   }
 
   static socketPath(runDir: string): string {
@@ -126,6 +144,8 @@ export class Hostd {
       await host.close();
       throw e;
     }
+    d.xsServer = await XsSocketServer.listen(d.xenstored, Hostd.xenstoreSocketPath(opts.runDir));
+    await d.xs.write('/tool/domus/hostd', String(process.pid));
     writeFileSync(join(opts.runDir, 'hostd.pid'), `${process.pid}\n`);
     return d;
   }
@@ -135,6 +155,7 @@ export class Hostd {
     this.closing ??= (async () => {
       this.server.close();
       for (const c of this.conns) c.close();
+      await this.xsServer?.close();
       await this.host.close();
       for (const f of [Hostd.socketPath(this.opts.runDir), join(this.opts.runDir, 'hostd.pid')]) {
         try {
@@ -270,6 +291,18 @@ export class Hostd {
         throw new UserError(`${what} ${path} cannot be read; check the path in the domain's configuration`);
       }
     };
+    for (const d of cfg.disks ?? []) {
+      if (d.format === 'qcow2') {
+        throw new UserError(
+          `disk ${d.path} is qcow2, which this hostd cannot serve yet; convert it with qemu-img convert -O raw`,
+        );
+      }
+    }
+    if ((cfg.vifs ?? []).length > 0) {
+      throw new UserError(
+        `domain ${cfg.name} asks for a vif, which this hostd cannot attach yet; remove the vif line`,
+      );
+    }
     const memoryBytes = cfg.memoryMiB * MiB;
     const needed = memoryBytes + DOMAIN_OVERHEAD_BYTES;
     const free = this.host.resources.frames.free * 4096;
@@ -309,15 +342,54 @@ export class Hostd {
     });
     void handle.gone.then((info) => {
       e.gone = true;
+      void this.removeXenstore(e);
       const idx = this.entries.indexOf(e);
       if (idx >= 0) this.entries.splice(idx, 1);
       this.broadcast({ ...this.record(e, info), state: 'gone' });
       for (const c of e.subscribers)
         c.emit({ ev: 'domain', record: { ...this.record(e, info), state: 'gone' } });
     });
+    await this.writeXenstore(e);
+    handle.onShutdown((_r, _info, action) => {
+      if (action === 'restart') void this.writeXenstore(e);
+    });
     const rec = this.record(e, await handle.info());
     this.broadcast(rec);
     return rec;
+  }
+
+  /**
+   * The domain's xenstore entries, as libxl writes them: /local/domain/<id> (owned by the
+   * domain, readable by it) with name, domid, vm, memory and cpu availability and the control
+   * node the toolstack writes shutdown requests to; /vm/<uuid> for the VM.
+   */
+  private async writeXenstore(e: Entry): Promise<void> {
+    const id = e.id;
+    const dom = `/local/domain/${id}`;
+    const vm = `/vm/${e.uuid}`;
+    const tx = async (t: number) => {
+      await this.xs.write(`${vm}/uuid`, e.uuid, t);
+      await this.xs.write(`${vm}/name`, e.name, t);
+      await this.xs.mkdir(dom, t);
+      await this.xs.setPerms(dom, [`n0`, `r${id}`], t);
+      await this.xs.write(`${dom}/name`, e.name, t);
+      await this.xs.write(`${dom}/domid`, String(id), t);
+      await this.xs.write(`${dom}/vm`, vm, t);
+      await this.xs.write(`${dom}/memory/target`, String(e.config.memoryMiB * 1024), t);
+      for (let c = 0; c < e.config.vcpus; c++)
+        await this.xs.write(`${dom}/cpu/${c}/availability`, 'online', t);
+      await this.xs.write(`${dom}/control/shutdown`, '', t);
+      await this.xs.setPerms(`${dom}/control/shutdown`, [`n0`, `b${id}`], t);
+    };
+    await this.xs.transaction(tx);
+    e.xsId = id;
+  }
+
+  private async removeXenstore(e: Entry): Promise<void> {
+    if (e.xsId === undefined) return;
+    await this.xs.rm(`/local/domain/${e.xsId}`).catch(() => {});
+    await this.xs.rm(`/vm/${e.uuid}`).catch(() => {});
+    e.xsId = undefined;
   }
 
   private async list(): Promise<DomainRecord[]> {

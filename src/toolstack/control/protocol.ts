@@ -49,6 +49,8 @@ export interface DomainConfig {
   ramdisk?: string;
   cmdline: string;
   disks?: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2'; vdev?: string }[];
+  /** Network interfaces on the host's virtual switches (xl.cfg vif). */
+  vifs?: { mac?: string; bridge: string }[];
   weight?: number;
   cap?: number;
   /** pCPU to place the domain on (default: the least loaded). */
