@@ -15,7 +15,12 @@ import { XsClient } from '../src/toolstack/xenstore/client.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 const runDir = mkdtempSync(join(tmpdir(), 'domus-run-'));
-const env = { ...process.env, DOMUS_RUN_DIR: runDir };
+const env = {
+  ...process.env,
+  DOMUS_RUN_DIR: runDir,
+  DOMUS_STATE_DIR: join(runDir, 'state'),
+  DOMUS_XENAPI: '127.0.0.1:0',
+};
 
 function domus(...args: string[]): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(root, 'bin/domus.mjs'), ...args], {

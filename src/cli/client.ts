@@ -9,7 +9,7 @@ import { ensureDir, runDir } from '../toolstack/paths.ts';
 
 export async function connectToolstack(): Promise<ControlConn> {
   const dir = ensureDir(runDir());
-  return connectOrStart(Domusd.socketPath(dir), 'domusd', dir, ['daemon']);
+  return connectOrStart(Domusd.socketPath(dir), 'domusd', dir, 'domusd', []);
 }
 
 /** Runs `f` with a toolstack connection and closes it afterwards. */

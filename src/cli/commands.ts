@@ -8,3 +8,4 @@ import './commands/guest_verify.ts';
 import './commands/xl_create.ts';
 import './commands/xl_domains.ts';
 import './commands/daemons.ts';
+import './commands/users.ts';

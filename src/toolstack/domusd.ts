@@ -14,12 +14,18 @@ import { UserError } from '../common/errors.ts';
 import { ControlConn } from './control/conn.ts';
 import { Hostd, takeSocketPath } from './hostd.ts';
 import { connectOrStart } from './launcher.ts';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync, unlinkSync } from 'node:fs';
+import type { DomainConfig } from './control/protocol.ts';
+import { Store, type VmRecord } from './db/store.ts';
+import { ensureDir } from './paths.ts';
 
 const VERSION = '0.1.0';
 
 export interface DomusdOptions {
   runDir: string;
+  /** Where the state database lives (`<stateDir>/domus.db`). */
+  stateDir: string;
   /** Arguments for `domus hostd` when domusd has to start it (e.g. `--memory 2048`). */
   hostdArgs?: string[];
 }
@@ -35,6 +41,8 @@ export class Domusd {
     private readonly server: Server,
     /** domusd's own connection to hostd (kept open: it is how domusd notices hostd dying). */
     private hostd: ControlConn,
+    /** VM definitions, users, host and pool records: what must survive a crash. */
+    readonly store: Store,
   ) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
@@ -46,9 +54,16 @@ export class Domusd {
   static async start(opts: DomusdOptions): Promise<Domusd> {
     const path = Domusd.socketPath(opts.runDir);
     await takeSocketPath(path, 'domusd');
-    const hostd = await connectHostd(opts);
+    const store = Store.open(join(ensureDir(opts.stateDir), 'domus.db'));
+    let hostd: ControlConn;
+    try {
+      hostd = await connectHostd(opts);
+    } catch (e) {
+      store.close();
+      throw e;
+    }
     const server = createServer();
-    const d = new Domusd(opts, server, hostd);
+    const d = new Domusd(opts, server, hostd, store);
     server.on('connection', (s) => d.accept(new ControlConn(s)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -66,6 +81,7 @@ export class Domusd {
       this.server.close();
       for (const c of this.clients) c.close();
       this.hostd.close();
+      this.store.close();
       for (const f of [Domusd.socketPath(this.opts.runDir), join(this.opts.runDir, 'domusd.pid')]) {
         try {
           unlinkSync(f);
@@ -76,6 +92,42 @@ export class Domusd {
       this.resolveClosed();
     })();
     return this.closing;
+  }
+
+  /**
+   * Records a domain's configuration as a VM definition before it is built: a definition of
+   * the same name keeps its uuid (so a VM keeps its identity across xl create/destroy), a new
+   * one gets the config's uuid or a fresh one. Returns the config with the uuid set.
+   */
+  define(config: DomainConfig): DomainConfig {
+    const existing = this.store.getVmByName(config.name);
+    const uuid = config.uuid ?? existing?.uuid ?? randomUUID();
+    const old = existing ? storedVm(existing) : undefined;
+    const data: StoredVmData = {
+      config: { ...config, uuid, paused: false },
+      description: old?.description ?? '',
+      otherConfig: old?.otherConfig ?? {},
+    };
+    this.store.putVm({ uuid, name: config.name, config: data });
+    return { ...config, uuid };
+  }
+
+  definitions(): StoredVm[] {
+    return this.store.listVms().map(storedVm);
+  }
+
+  saveDefinition(v: StoredVm): void {
+    const data: StoredVmData = {
+      config: { ...v.config, name: v.name, uuid: v.uuid },
+      description: v.description,
+      otherConfig: v.otherConfig,
+    };
+    this.store.putVm({ uuid: v.uuid, name: v.name, config: data });
+  }
+
+  /** A new connection to hostd (starting it if needed), for a client inside this process. */
+  openHostd(): Promise<ControlConn> {
+    return connectHostd(this.opts);
   }
 
   private accept(c: ControlConn): void {
@@ -107,6 +159,20 @@ export class Domusd {
         case 'daemon.shutdown':
           setImmediate(() => void this.close());
           return null;
+        case 'domain.create':
+          return (await link()).call('domain.create', {
+            config: this.define(r.args['config'] as DomainConfig),
+          });
+        case 'vm.list':
+          return this.definitions();
+        case 'user.add': {
+          const { name, password } = r.args as { name?: unknown; password?: unknown };
+          if (typeof name !== 'string' || typeof password !== 'string' || password.length === 0) {
+            throw new UserError('user.add needs a name and a non-empty password');
+          }
+          await this.store.createUser(name, password);
+          return null;
+        }
         default:
           return (await link()).call(r.op, r.args);
       }
@@ -114,8 +180,34 @@ export class Domusd {
   }
 }
 
+/** A stored VM definition (XenAPI VMs persist while xl's domains come and go). */
+export interface StoredVm {
+  uuid: string;
+  name: string;
+  description: string;
+  config: DomainConfig;
+  otherConfig: Record<string, string>;
+}
+
+interface StoredVmData {
+  config: DomainConfig;
+  description?: string;
+  otherConfig?: Record<string, string>;
+}
+
+export function storedVm(v: VmRecord): StoredVm {
+  const data = v.config as StoredVmData;
+  return {
+    uuid: v.uuid,
+    name: v.name,
+    description: data.description ?? '',
+    config: data.config,
+    otherConfig: data.otherConfig ?? {},
+  };
+}
+
 async function connectHostd(opts: DomusdOptions): Promise<ControlConn> {
-  const c = await connectOrStart(Hostd.socketPath(opts.runDir), 'hostd', opts.runDir, [
+  const c = await connectOrStart(Hostd.socketPath(opts.runDir), 'hostd', opts.runDir, 'domus', [
     'hostd',
     ...(opts.hostdArgs ?? []),
   ]);

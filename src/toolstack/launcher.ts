@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UserError } from '../common/errors.ts';
 import { ControlConn } from './control/conn.ts';
 
@@ -20,6 +21,7 @@ export async function connectOrStart(
   socket: string,
   what: string,
   runDir: string,
+  program: Program,
   args: string[],
 ): Promise<ControlConn> {
   try {
@@ -27,9 +29,9 @@ export async function connectOrStart(
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
   }
-  const logPath = join(runDir, `${args[0]}.log`);
+  const logPath = join(runDir, `${what}.log`);
   const log = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [...process.execArgv, cliEntry(), ...args], {
+  const child = spawn(process.execPath, [...entry(program), ...args], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, DOMUS_RUN_DIR: runDir },
@@ -52,9 +54,18 @@ export async function connectOrStart(
   }
 }
 
-/** The script that runs the `domus` CLI in this process (the bundle, or main.ts under tsx). */
-function cliEntry(): string {
-  const entry = process.env['DOMUS_CLI_ENTRY'] ?? process.argv[1];
-  if (!entry) throw new Error('cannot tell which script runs the domus CLI');
-  return entry;
+/** The two programs of a Domus host: the `domus` CLI (whose `hostd` command is hostd) and domusd. */
+export type Program = 'domus' | 'domusd';
+
+/**
+ * Node arguments that run `program`: the bundles side by side in dist/ (domus.mjs, domusd.mjs),
+ * or, when this module runs from source, the TypeScript entries through tsx.
+ */
+function entry(program: Program): string[] {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) {
+    const src = program === 'domus' ? '../cli/main.ts' : '../api/domusd_main.ts';
+    return ['--import', 'tsx', fileURLToPath(new URL(src, here))];
+  }
+  return [fileURLToPath(new URL(program === 'domus' ? './domus.mjs' : './domusd.mjs', here))];
 }

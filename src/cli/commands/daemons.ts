@@ -1,10 +1,9 @@
 /**
- * `domus hostd` and `domus daemon`: the two long-running processes of a Domus host, in the
- * foreground (the CLI starts them detached on first use). hostd holds the domains; domusd
- * (`domus daemon`) is the management daemon the CLI and API clients talk to.
+ * `domus hostd`: the hypervisor host process in the foreground (the CLI starts it detached on
+ * first use, through domusd). Its partner, the management daemon, is its own program,
+ * `domusd` (src/api/domusd_main.ts), because it also serves the XenAPI.
  */
 import { UserError } from '../../common/errors.ts';
-import { Domusd } from '../../toolstack/domusd.ts';
 import { Hostd } from '../../toolstack/hostd.ts';
 import { ensureDir, runDir } from '../../toolstack/paths.ts';
 import { parseCommandArgs } from '../args.ts';
@@ -50,29 +49,6 @@ Domains keep running here when domusd or the CLI exits. The CLI starts it on fir
       ...(pcpus !== undefined && { pcpus }),
     });
     process.stderr.write(`hostd: pid ${process.pid}, listening on ${Hostd.socketPath(d.opts.runDir)}\n`);
-    return untilSignal(() => d.close(), d.closed);
-  },
-});
-
-registerCommand({
-  name: 'daemon',
-  summary: 'run domusd, the management daemon, in the foreground',
-  usage: `usage: domus daemon [--hostd-memory MiB]
-
-Runs domusd, the management daemon that the domus CLI talks to, on <run dir>/domusd.sock. It
-starts hostd when none runs. Killing it (even with SIGKILL) leaves domains running in hostd; a
-new domusd finds them again. The CLI starts it on first use.
-
-  --hostd-memory MiB   --memory for hostd if domusd has to start it
-`,
-  async run(args) {
-    const v = parse('daemon', args, { 'hostd-memory': { type: 'string' } });
-    const hm = v['hostd-memory'];
-    const d = await Domusd.start({
-      runDir: ensureDir(runDir()),
-      ...(typeof hm === 'string' && { hostdArgs: ['--memory', hm] }),
-    });
-    process.stderr.write(`domusd: pid ${process.pid}, listening on ${Domusd.socketPath(d.opts.runDir)}\n`);
     return untilSignal(() => d.close(), d.closed);
   },
 });
