@@ -8,6 +8,7 @@
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
 import { HostClock, MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
+import { attachJit, DEFAULT_JIT_MODE, parseJitMode, type JitMode } from '../../machine/jit/jit.ts';
 import type { BlockFile } from '../../platform/node/block_file.ts';
 import { openDiskImage } from '../../platform/node/disk_image.ts';
 import { PREBUILT_KERNELS, prebuiltGuest } from '../../platform/node/guest_image.ts';
@@ -41,6 +42,11 @@ guest's domus.run status (0 after a plain poweroff).
   --seed N         the random seed for --deterministic (default 0)
   --bare           the board with M-mode firmware instead of the hypervisor
   --firmware F     (--bare) M-mode firmware (default Debian's opensbi fw_jump.bin)
+  --jit            (--bare) translate hot guest code to WebAssembly
+  --no-jit         interpret every instruction (the reference; slower)
+
+The environment variable DOMUS_JIT=off|on|force also chooses the JIT (force translates code
+the first time it runs); --jit and --no-jit take precedence over it.
 `;
 
 interface RunInputs {
@@ -55,6 +61,7 @@ interface RunInputs {
   noReboot: boolean;
   deterministic: boolean;
   seed: number;
+  jit: JitMode;
 }
 
 registerCommand({
@@ -80,6 +87,8 @@ registerCommand({
           deterministic: { type: 'boolean' },
           seed: { type: 'string' },
           bare: { type: 'boolean' },
+          jit: { type: 'boolean' },
+          'no-jit': { type: 'boolean' },
         },
       }));
     } catch (e) {
@@ -90,6 +99,7 @@ registerCommand({
         '--firmware only applies to the bare board; add --bare (a domain boots without firmware)',
       );
     }
+    const jit = jitModeOf(values.jit === true, values['no-jit'] === true, values.bare === true);
     const ramBytes = memoryBytes(values.memory, 256, 16);
     const vcpus = vcpuCount(values.vcpus, MAX_HARTS);
     if (values.guest !== undefined && values.kernel !== undefined) {
@@ -132,10 +142,27 @@ registerCommand({
       noReboot: values['no-reboot'] === true,
       deterministic: values.deterministic === true,
       seed,
+      jit,
     };
     return firmware ? await runBare(inputs, firmware, firmwarePath!) : await runHosted(inputs);
   },
 });
+
+/**
+ * The JIT mode of a run: --jit / --no-jit, else DOMUS_JIT, else the default. Hosted mode has
+ * no JIT yet (the hypervisor does not attach one to its vCPUs), so only 'off' applies there.
+ */
+export function jitModeOf(jit: boolean, noJit: boolean, bare: boolean): JitMode {
+  if (jit && noJit) throw new UserError('--jit and --no-jit contradict each other; pass one of them');
+  const env = process.env['DOMUS_JIT'];
+  const mode: JitMode = jit ? 'on' : noJit ? 'off' : env ? parseJitMode(env, 'DOMUS_JIT') : DEFAULT_JIT_MODE;
+  if (!bare) {
+    // DOMUS_JIT may be set for a whole test run; only an explicit --jit is refused here.
+    if (jit) throw new UserError('--jit applies only to the bare board for now; add --bare or drop --jit');
+    return 'off';
+  }
+  return mode;
+}
 
 function stats(t0: number, instructions: number): void {
   if (!process.env['DOMUS_STATS']) return;
@@ -237,6 +264,7 @@ async function runBoard(
       clock: o.deterministic ? new VirtualClock() : new HostClock(),
       random,
     });
+    attachJit(board, o.jit);
     try {
       board.loadFirmware({
         firmware,
@@ -262,6 +290,9 @@ async function runBoard(
       con.detach();
     }
     stats(t0, board.instructions);
+    const jit = board.harts[0]?.jit;
+    if (jit && process.env['DOMUS_STATS'])
+      process.stderr.write(`domus: jit ${JSON.stringify(jit.stats())}\n`);
     switch (reason.kind) {
       case 'poweroff':
         return reason.code;

@@ -33,6 +33,18 @@ function isInf(x: number): boolean {
   return x === Infinity || x === -Infinity;
 }
 
+/**
+ * For translated code (jit/translate.ts): executes the instruction like `fpExec` and returns
+ * true, or returns false with no effect at all when it would raise illegal instruction (FP
+ * disabled, or a reserved rounding mode), so that the interpreter can run it and take the trap.
+ */
+export function fpExecJit(h: Hart, w: number, imm: number): boolean {
+  const S = h.S;
+  if (fpOff(S)) return false;
+  if (HAS_RM[w & 511] && (imm === 7 ? S[HS.FRM]! : imm) > 4) return false;
+  return fpExec(h, w, imm);
+}
+
 export function fpExec(h: Hart, w: number, imm: number): boolean {
   const S = h.S;
   if (fpOff(S)) return h.illegal();

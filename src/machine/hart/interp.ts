@@ -68,13 +68,17 @@ export function run(h: Hart, budget: number): number {
     let page = code.page(ramPage);
     if (jit !== null) {
       // Translated code for pc (jit/jit.ts): it returns (retired << 1) | 1 when the instruction
-      // at the new pc, on this page, is left to the interpreter; otherwise pc is anywhere.
+      // at the new pc is left to the interpreter; pc may then be on another page (translated
+      // code chains between regions), and the TLB sets have not changed since this lookup.
       const r = jit.enter(h, ramPage, page, pcLo, budget - n);
       if (r >= 0) {
         n += r >>> 1;
         if ((r & 1) === 0) continue;
-        pcLo = S[HS.PC_LO]!;
-        pcHi = S[HS.PC_HI]!;
+        const lo = S[HS.PC_LO]!;
+        const hi = S[HS.PC_HI]!;
+        if (((lo ^ pcLo) & -4096) !== 0 || hi !== pcHi) continue;
+        pcLo = lo;
+        pcHi = hi;
       }
     }
     const pageOff = ramOffset + ramPage * 4096;

@@ -14,6 +14,7 @@
  *   0x0300  CSR slots, 8 bytes each, numbered by `CsrSlot`
  *   0x0600  counters as float64 (exact integers below 2^53)
  *   0x1000  soft TLBs: 3 kinds × 7 modes × TLB_ENTRIES × 16 bytes
+ *   0x16000 the JIT's jump cache: JC_ENTRIES × 8 bytes (host offset of an entry pc, region id)
  */
 
 export const HART_BLOCK_BYTES = 0x20000;
@@ -162,6 +163,21 @@ export function tlbSetIndex(kind: TlbKind, mode: TlbMode): number {
 
 export const TLB_END_BYTE = TLB_BYTE_OFFSET + 3 * TLB_MODES * TLB_ENTRIES * TLB_ENTRY_I32 * 4;
 
+// ---- the JIT's jump cache ----------------------------------------------------------------------
+
+/**
+ * Byte offset of the jump cache: a direct-mapped table from the host byte offset of an
+ * instruction in RAM to the JIT's id of the region entered there (jit/dispatch.ts). An entry
+ * is two int32: the host offset (0 = empty) and the id. It is owned by the JIT, not part of
+ * the architectural state (save/restore and the differential tester ignore it).
+ */
+export const JC_BYTE_OFFSET = 0x16000;
+export const JC_ENTRIES = 4096;
+export const JC_MASK = JC_ENTRIES - 1;
+export const JC_END_BYTE = JC_BYTE_OFFSET + JC_ENTRIES * 8;
+
+if (JC_BYTE_OFFSET < TLB_END_BYTE || JC_END_BYTE > HART_BLOCK_BYTES)
+  throw new Error('hart layout: the jump cache does not fit between the TLBs and the block end');
 if (TLB_END_BYTE > HART_BLOCK_BYTES) throw new Error('hart layout: the TLBs overflow the hart block');
 if (CSR_BASE_I32 * 4 + CsrSlot.COUNT * 8 > 0x600)
   throw new Error('hart layout: the CSR slots overflow into the counters');

@@ -11,25 +11,27 @@ import type { JitOptions } from './jit.ts';
 const RUNS = Number(process.env['JIT_DIFF_RUNS'] ?? 150);
 const SEED = Number(process.env['JIT_DIFF_SEED'] ?? 0x5eed);
 
-test(`interpreter and JIT agree on ${RUNS} random programs (seed ${SEED})`, () => {
-  let translated = 0;
-  let instructions = 0;
-  for (let i = 0; i < RUNS; i++) {
-    const seed = (SEED + Math.imul(i, 0x9e3779b9)) >>> 0;
-    const rng = new Rng(seed);
-    const prog = generate(rng, 20 + rng.int(120));
-    const regime: Regime = rng.chance(0.5) ? 'S' : 'M';
-    const jit: JitOptions = rng.chance(0.7) ? { mode: 'force' } : { mode: 'on', threshold: 1 + rng.int(3) };
-    const r = runDiff(rng, prog, regime, jit);
-    translated += r.translated;
-    instructions += r.instructions;
-    if (r.mismatch !== undefined) {
-      assert.fail(
-        `program ${i} (seed ${seed}, ${regime}-mode, JIT ${JSON.stringify(jit)}): ${r.mismatch}\n${listing(prog)}`,
-      );
+for (const fp of [false, true]) {
+  test(`interpreter and JIT agree on ${RUNS} random ${fp ? 'F/D' : 'integer'} programs (seed ${SEED})`, () => {
+    let translated = 0;
+    let instructions = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const seed = (SEED + Math.imul(i, 0x9e3779b9)) >>> 0;
+      const rng = new Rng(seed);
+      const prog = generate(rng, 20 + rng.int(120), fp);
+      const regime: Regime = rng.pick(['M', 'S', 'VS'] as const);
+      const jit: JitOptions = rng.chance(0.7) ? { mode: 'force' } : { mode: 'on', threshold: 1 + rng.int(3) };
+      const r = runDiff(rng, prog, regime, jit);
+      translated += r.translated;
+      instructions += r.instructions;
+      if (r.mismatch !== undefined) {
+        assert.fail(
+          `program ${i} (seed ${seed}, ${regime}-mode, JIT ${JSON.stringify(jit)}): ${r.mismatch}\n${listing(prog)}`,
+        );
+      }
     }
-  }
-  // The tester is only worth something if the JIT actually ran code.
-  assert.ok(translated > RUNS, `only ${translated} regions were translated in ${RUNS} programs`);
-  assert.ok(instructions > 0);
-});
+    // The tester is only worth something if the JIT actually ran code.
+    assert.ok(translated > RUNS, `only ${translated} regions were translated in ${RUNS} programs`);
+    assert.ok(instructions > 0);
+  });
+}

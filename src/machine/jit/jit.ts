@@ -1,40 +1,50 @@
 /**
- * The JIT's code cache and dispatcher: counts how often each (RAM page, offset) is entered,
- * translates hot entries into wasm regions (region.ts, translate.ts), and runs them.
+ * The JIT's code cache and entry point: counts how often each (RAM page, offset) is entered,
+ * translates hot entries into wasm regions (region.ts, translate.ts; a page's warm entries
+ * are batched into one module), keeps them in a function table, and runs them through the
+ * dispatcher (dispatch.ts), which chains from region to region inside wasm.
  *
  * Contract with the interpreter (interp.ts): at the top of its outer loop, with the state
  * block's pc at `pcLo` on RAM page `ramPage` whose decoded array is `decoded`, it calls
  * `enter(h, ramPage, decoded, pcLo, budget)`. The result is -1 when there is no translation
- * (the interpreter runs the code), or (count << 1) | interp as the region returned it (see
- * translate.ts): `count` instructions retired, pc updated; `interp` = 1 when the instruction at
- * the new pc, which is on the same page, must be run by the interpreter.
+ * (the interpreter runs the code), or (count << 1) | interp from the dispatcher: `count`
+ * instructions retired, pc updated; `interp` = 1 when the instruction at the new pc must be
+ * run by the interpreter (it may be on another page than the entry's).
  *
  * Cache key: physical RAM page + offset only. A translation does not depend on privilege,
  * virtualization mode, MPRV/SUM or the page tables: its loads and stores use the TLB sets
  * passed at each entry, its pc-relative values come from the pc at entry, and nothing that
  * changes the regime is translated. It depends on the page's code, so it belongs to one
  * decoded array of CodeCache: when that array is dropped (a store or DMA into the page, see
- * code_cache.ts) the page's translations are dropped with it, and a translation is never run
- * unless its array is still current. FENCE.I needs nothing more, since stores already
- * invalidated what they touched.
+ * code_cache.ts) the page's translations are dropped with it, their table slots are freed and
+ * every jump cache entry leading to them is cleared, so the dispatcher can never reach them.
+ * FENCE.I needs nothing more, since stores already invalidated what they touched.
  *
  * The cache holds at most `maxRegions` regions; beyond that, whole pages are evicted, least
- * recently entered first. One Jit serves all harts of a machine (translations take the hart's
- * state block as a parameter), on the thread that owns the harts.
+ * recently entered first. One Jit serves all harts that share a CodeCache (a board's harts,
+ * or every vCPU of a hypervisor): translations take the hart's state block as a parameter.
+ * It runs on the thread that owns those harts.
  */
 import { UserError } from '../../common/errors.ts';
 import type { CodeCache } from '../code_cache.ts';
+import { fexc } from '../fpu/fpu.ts';
+import { fpExecJit } from '../hart/fp_exec.ts';
 import type { Hart } from '../hart/hart.ts';
+import { HS, JC_BYTE_OFFSET, JC_ENTRIES, JC_MASK } from '../hart/layout.ts';
 import type { MachineMemory } from '../memory.ts';
-import { discoverRegion } from './region.ts';
-import { compileRegion, type RegionFn } from './translate.ts';
+import { compileDispatcher, type DispatchFn } from './dispatch.ts';
+import { discoverRegion, type Region } from './region.ts';
+import { compileRegions } from './translate.ts';
 
 export type JitMode = 'off' | 'on' | 'force';
+
+/** The mode `domus run --bare` uses when neither --jit, --no-jit nor DOMUS_JIT says otherwise. */
+export const DEFAULT_JIT_MODE: JitMode = 'off';
 
 export interface JitOptions {
   /** 'on': translate entries seen `threshold` times; 'force': translate at first entry. */
   mode: 'on' | 'force';
-  /** Entries before translation in 'on' mode (default 32). */
+  /** Entries before translation in 'on' mode (default 1000: boot code that runs a few hundred times is cheaper to interpret than to compile). */
   threshold?: number;
   /** Most regions kept (default 8192). */
   maxRegions?: number;
@@ -43,21 +53,44 @@ export interface JitOptions {
 export interface JitStats {
   regions: number;
   translated: number;
+  /** Modules compiled (a module holds one or more regions). */
+  modules: number;
+  /** Milliseconds spent discovering, emitting and compiling regions. */
+  compileMs: number;
   /** Entries whose first instruction cannot be translated. */
   refused: number;
   evictedPages: number;
   invalidatedPages: number;
+  /** Calls from the interpreter into translated code. */
   entries: number;
 }
 
 const SLOTS = 2048;
-const NOT_TRANSLATABLE = null;
+/**
+ * Slot marks in JitPage.ids: no translation yet, the entry cannot be translated, or its region
+ * waits in the pending batch.
+ */
+const NONE = 0;
+const REFUSED = -1;
+const PENDING = -2;
+/**
+ * Compiling a module has a fixed cost of about a millisecond, so hot regions are collected and
+ * compiled together: when MAX_BATCH are pending, or when a pending entry has been entered
+ * `threshold` more times (it is clearly hot, and waiting costs more than compiling now).
+ */
+const MAX_BATCH = 48;
+
+interface PendingRegion {
+  jp: JitPage;
+  slot: number;
+  region: Region;
+}
 
 class JitPage {
   /** Entry counters per 2-byte slot. */
   readonly counts = new Uint16Array(SLOTS);
-  /** Translations per slot: undefined = none yet, null = the entry cannot be translated. */
-  readonly fns: (RegionFn | null | undefined)[] = new Array<RegionFn | null | undefined>(SLOTS);
+  /** Region per slot: a function table index (> 0), NONE or REFUSED. */
+  readonly ids = new Int32Array(SLOTS);
   regions = 0;
   lastUse = 0;
 
@@ -74,12 +107,35 @@ export class Jit {
   private readonly live = new Set<JitPage>();
   private regions = 0;
   private tick = 0;
+  private readonly table: WebAssembly.Table;
+  private readonly freeIds: number[] = [];
+  private pending: PendingRegion[] = [];
+  private nextId = 1;
+  private readonly dispatch: DispatchFn;
+  /** Harts that have run translated code (their jump caches hold entries of this Jit). */
+  private readonly harts: Hart[] = [];
+  private lastHart: Hart | null = null;
+  /** The hart running translated code now (for the FP helper). */
+  private cur: Hart | null = null;
   private readonly statsCounts = {
     translated: 0,
+    modules: 0,
+    compileMs: 0,
     refused: 0,
     evictedPages: 0,
     invalidatedPages: 0,
     entries: 0,
+  };
+  /**
+   * env.fp of the regions: the interpreter keeps fflags in `fexc.flags` while it runs, native
+   * FP code in the state block; enter() and this helper hand them over.
+   */
+  private readonly fpHelper = (w: number, imm: number): number => {
+    const h = this.cur!;
+    fexc.flags = h.S[HS.FFLAGS]!;
+    const ok = fpExecJit(h, w, imm);
+    h.S[HS.FFLAGS] = fexc.flags;
+    return ok ? 1 : 0;
   };
 
   constructor(
@@ -87,10 +143,23 @@ export class Jit {
     code: CodeCache,
     opts: JitOptions,
   ) {
-    this.threshold = opts.mode === 'force' ? 0 : Math.max(0, opts.threshold ?? 32);
+    this.threshold = opts.mode === 'force' ? 0 : Math.max(0, opts.threshold ?? 1000);
     this.maxRegions = Math.max(1, opts.maxRegions ?? 8192);
     this.pages = new Array<JitPage | undefined>(code.ramPages);
+    this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
+    this.dispatch = compileDispatcher(mem.memory, this.table);
     code.onInvalidatePage = (ramPage) => this.dropPage(ramPage, true);
+  }
+
+  /**
+   * Makes `h` a hart of this Jit: clears its jump cache (it may hold entries of another Jit
+   * that used the same state block). Called by attachJit and on a hart's first entry.
+   */
+  addHart(h: Hart): void {
+    if (this.harts.includes(h)) return;
+    this.harts.push(h);
+    const at = (h.base + JC_BYTE_OFFSET) >>> 2;
+    this.mem.i32.fill(0, at, at + JC_ENTRIES * 2);
   }
 
   /** Runs the translation for pc (see the module comment), or returns -1. */
@@ -103,70 +172,152 @@ export class Jit {
       this.live.add(jp);
     }
     const slot = (pcLo & 4095) >>> 1;
-    let fn = jp.fns[slot];
-    if (fn === undefined) {
+    let id = jp.ids[slot]!;
+    if (id <= 0) {
+      if (id === REFUSED) return -1;
       const c = jp.counts[slot]!;
       if (c < this.threshold) {
         jp.counts[slot] = c + 1;
         return -1;
       }
-      fn = this.translate(jp, pcLo & 4095);
-      jp.fns[slot] = fn;
-      if (fn === NOT_TRANSLATABLE) return -1;
-    } else if (fn === NOT_TRANSLATABLE) return -1;
+      if (id === NONE) this.discover(jp, slot);
+      else if (c < 2 * this.threshold) {
+        jp.counts[slot] = c + 1;
+        return -1;
+      } else this.compilePending();
+      id = jp.ids[slot]!;
+      if (id <= 0) return -1;
+    }
+    if (h !== this.lastHart) {
+      this.addHart(h);
+      this.lastHart = h;
+    }
     jp.lastUse = ++this.tick;
     this.statsCounts.entries++;
     const base = h.base;
-    return fn(base, budget, base + h.loadSet * 4, base + h.storeSet * 4);
+    // Let the dispatcher find this entry when control comes back to it from translated code.
+    const host = this.mem.ramOffset + ramPage * 4096 + (pcLo & 4095);
+    const j = (base + JC_BYTE_OFFSET + ((host >>> 1) & JC_MASK) * 8) >>> 2;
+    const M = this.mem.i32;
+    M[j] = host;
+    M[j + 1] = id;
+    this.cur = h;
+    const S = h.S;
+    S[HS.FFLAGS] = fexc.flags;
+    const r = this.dispatch(base, budget, h.fetchSet * 4, h.loadSet * 4, h.storeSet * 4, id);
+    fexc.flags = S[HS.FFLAGS]!;
+    return r;
   }
 
-  private translate(jp: JitPage, off: number): RegionFn | null {
-    const region = discoverRegion(jp.decoded, this.mem.u16, this.mem.ramOffset + jp.ramPage * 4096, off);
+  /** Finds the region of a hot entry and queues it (compiling the queue when it is full). */
+  private discover(jp: JitPage, slot: number): void {
+    const t0 = performance.now();
+    const region = discoverRegion(jp.decoded, this.mem.u16, this.mem.ramOffset + jp.ramPage * 4096, slot * 2);
+    this.statsCounts.compileMs += performance.now() - t0;
     if (region === undefined) {
       this.statsCounts.refused++;
-      return NOT_TRANSLATABLE;
+      jp.ids[slot] = REFUSED;
+      return;
     }
-    if (this.regions >= this.maxRegions) this.evict(jp);
-    const fn = compileRegion(region, this.mem.memory);
-    jp.regions++;
-    this.regions++;
-    this.statsCounts.translated++;
-    return fn;
+    jp.ids[slot] = PENDING;
+    jp.counts[slot] = this.threshold;
+    this.pending.push({ jp, slot, region });
+    if (this.threshold === 0 || this.pending.length >= MAX_BATCH) this.compilePending();
   }
 
-  /** Drops least recently entered pages (never `keep`) until a quarter of the cache is free. */
-  private evict(keep: JitPage): void {
+  /** Compiles every pending region whose page is still current, in one module. */
+  private compilePending(): void {
+    const t0 = performance.now();
+    const batch = this.pending.filter(
+      (p) => this.pages[p.jp.ramPage] === p.jp && p.jp.ids[p.slot] === PENDING,
+    );
+    this.pending = [];
+    if (batch.length === 0) return;
+    if (this.regions + batch.length > this.maxRegions) this.evict(batch.length);
+    // Eviction may have dropped pages of the batch; a batch larger than the cache is cut.
+    const live = batch
+      .filter((p) => this.pages[p.jp.ramPage] === p.jp && p.jp.ids[p.slot] === PENDING)
+      .slice(0, this.maxRegions - this.regions);
+    for (const p of batch) if (p.jp.ids[p.slot] === PENDING) p.jp.ids[p.slot] = NONE;
+    const fns = compileRegions(
+      live.map((p) => p.region),
+      this.mem.memory,
+      this.fpHelper,
+    );
+    for (let i = 0; i < fns.length; i++) {
+      const { jp, slot } = live[i]!;
+      const id = this.allocId();
+      this.table.set(id, fns[i]!);
+      jp.ids[slot] = id;
+      jp.regions++;
+    }
+    this.regions += fns.length;
+    this.statsCounts.translated += fns.length;
+    this.statsCounts.modules++;
+    this.statsCounts.compileMs += performance.now() - t0;
+  }
+
+  private allocId(): number {
+    const free = this.freeIds.pop();
+    if (free !== undefined) return free;
+    const id = this.nextId++;
+    if (id >= this.table.length) this.table.grow(this.table.length);
+    return id;
+  }
+
+  /** Drops least recently entered pages until `incoming` more regions leave a quarter free. */
+  private evict(incoming: number): void {
     const target = Math.floor((this.maxRegions * 3) / 4);
-    const order = [...this.live]
-      .filter((p) => p !== keep && p.regions > 0)
-      .sort((a, b) => a.lastUse - b.lastUse);
+    const order = [...this.live].filter((p) => p.regions > 0).sort((a, b) => a.lastUse - b.lastUse);
     for (const p of order) {
-      if (this.regions <= target) break;
+      if (this.regions + incoming <= target) break;
       this.dropPage(p.ramPage, false);
       this.statsCounts.evictedPages++;
     }
-    if (this.regions >= this.maxRegions) {
-      // Only `keep` is left holding regions: start it afresh too.
-      keep.fns.fill(undefined);
-      this.regions -= keep.regions;
-      keep.regions = 0;
+  }
+
+  /** Frees a page's regions: their table slots and every jump cache entry that leads to them. */
+  private releaseRegions(jp: JitPage): void {
+    const ids = jp.ids;
+    for (let s = 0; s < SLOTS; s++) {
+      const id = ids[s]!;
+      if (id > 0) {
+        this.table.set(id, null);
+        this.freeIds.push(id);
+      }
+      if (id > 0 || id === PENDING) {
+        ids[s] = NONE;
+        jp.counts[s] = 0;
+      }
     }
+    if (jp.regions === 0) return;
+    // A host offset's jump cache slot is (host >>> 1) & JC_MASK: a page's entries lie in one
+    // window of SLOTS consecutive slots (modulo the cache size).
+    const M = this.mem.i32;
+    const pageHost = this.mem.ramOffset + jp.ramPage * 4096;
+    for (const h of this.harts) {
+      const jc = (h.base + JC_BYTE_OFFSET) >>> 2;
+      for (let k = 0; k < SLOTS; k++) {
+        const j = jc + (((pageHost >>> 1) + k) & JC_MASK) * 2;
+        if (M[j] === pageHost + 2 * k) M[j] = 0;
+      }
+    }
+    this.regions -= jp.regions;
+    jp.regions = 0;
   }
 
   private dropPage(ramPage: number, invalidated: boolean): void {
     const jp = this.pages[ramPage];
     if (jp === undefined) return;
+    if (invalidated && jp.regions > 0) this.statsCounts.invalidatedPages++;
+    this.releaseRegions(jp);
     this.pages[ramPage] = undefined;
     this.live.delete(jp);
-    this.regions -= jp.regions;
-    if (invalidated && jp.regions > 0) this.statsCounts.invalidatedPages++;
   }
 
   /** Forgets every translation. */
   clear(): void {
-    for (const jp of this.live) this.pages[jp.ramPage] = undefined;
-    this.live.clear();
-    this.regions = 0;
+    for (const jp of [...this.live]) this.dropPage(jp.ramPage, false);
   }
 
   stats(): JitStats {
@@ -182,6 +333,23 @@ export function parseJitMode(value: string, source: string): JitMode {
   throw new UserError(`${source} ${JSON.stringify(value)} is not a JIT mode; use off, on or force`);
 }
 
+/** The Jit of each CodeCache that has one (a CodeCache has one invalidation hook, so one Jit). */
+const jitOfCode = new WeakMap<CodeCache, Jit>();
+
+function jitFor(
+  mem: MachineMemory,
+  code: CodeCache,
+  mode: 'on' | 'force',
+  opts: Omit<JitOptions, 'mode'>,
+): Jit {
+  let jit = jitOfCode.get(code);
+  if (jit === undefined) {
+    jit = new Jit(mem, code, { ...opts, mode });
+    jitOfCode.set(code, jit);
+  }
+  return jit;
+}
+
 /**
  * Gives every hart of a machine one shared Jit in `mode`, or none for 'off' (the interpreter
  * runs everything). Returns the Jit, for statistics. Call it before the harts run.
@@ -192,6 +360,27 @@ export function attachJit(
   opts: Omit<JitOptions, 'mode'> = {},
 ): Jit | null {
   const jit = mode === 'off' ? null : new Jit(machine.mem, machine.code, { ...opts, mode });
-  for (const h of machine.harts) h.jit = jit;
+  if (jit !== null) jitOfCode.set(machine.code, jit);
+  for (const h of machine.harts) {
+    h.jit = jit;
+    jit?.addHart(h);
+  }
+  return jit;
+}
+
+/**
+ * Attaches the JIT to one hart (a hypervisor's vCPU), or detaches it for 'off'. Harts that
+ * share a CodeCache share one Jit (created by the first call, in that call's mode), so a
+ * hypervisor can call this for each vCPU as it creates it. Call it while the hart is not
+ * running. Returns the hart's Jit, for statistics.
+ */
+export function attachJitToHart(hart: Hart, mode: JitMode, opts: Omit<JitOptions, 'mode'> = {}): Jit | null {
+  if (mode === 'off') {
+    hart.jit = null;
+    return null;
+  }
+  const jit = jitFor(hart.mem, hart.code, mode, opts);
+  jit.addHart(hart);
+  hart.jit = jit;
   return jit;
 }

@@ -4,7 +4,8 @@ import { run } from '../hart/interp.ts';
 import { encode } from '../isa/encode.ts';
 import { Op } from '../isa/op.ts';
 import { machine, type Machine } from './diff_gen.ts';
-import type { JitOptions } from './jit.ts';
+import { Hart } from '../hart/hart.ts';
+import { attachJitToHart, type JitOptions } from './jit.ts';
 
 const BASE = 0x8000_1000;
 
@@ -148,4 +149,26 @@ test('untranslatable instructions are left to the interpreter at exact instructi
     assert.equal(m.h.xNumber(7), 2, `jit ${JSON.stringify(jit)}`);
     assert.equal(m.h.xNumber(8), 3);
   }
+});
+
+test('attachJitToHart gives harts of one CodeCache one Jit, runs them, and off detaches', () => {
+  const prog = [
+    li(5, 200),
+    encode(Op.ADD, { rd: 6, rs1: 6, rs2: 5 }),
+    encode(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    encode(Op.BNE, { rs1: 5, rs2: 0, imm: -8 }),
+    spin,
+  ];
+  const m = withProgram(null, prog);
+  const second = new Hart(1, { mem: m.mem, bus: m.h.bus, code: m.code, clock: m.h.clock });
+  const j1 = attachJitToHart(m.h, 'force');
+  const j2 = attachJitToHart(second, 'on');
+  assert.ok(j1 !== null);
+  assert.equal(j2, j1, 'harts sharing a CodeCache share the Jit');
+  assert.equal(m.h.jit, j1);
+  assert.equal(runFor(m, 700), 700);
+  assert.equal(m.h.xNumber(6), 20100);
+  assert.ok(j1.stats().translated >= 1);
+  assert.equal(attachJitToHart(second, 'off'), null);
+  assert.equal(second.jit, null);
 });

@@ -5,7 +5,7 @@
  * exactly as the interpreter would, and written back) and cuts what it finds into basic blocks.
  *
  * Contract: a region never leaves its page. Every instruction in it is one `translatable()`
- * accepts; an instruction the JIT does not translate (CSR, system, A, FP, illegal, a 32-bit
+ * accepts; an instruction the JIT does not translate (CSR, system, A, H, illegal, a 32-bit
  * instruction straddling the page end) is not part of the region but an *interpreter exit*:
  * translated code stops before it and lets the interpreter run it. A block ends at a branch or
  * jump, before the next leader, or where the code runs into an interpreter exit, the page end
@@ -60,7 +60,9 @@ export const MAX_REGION_INSNS = 512;
 
 /** Is `op` translated by translate.ts? */
 export function translatable(op: number): boolean {
-  return (op >= Op.LUI && op <= Op.FENCE) || (op >= Op.MUL && op <= Op.REMUW);
+  return (
+    (op >= Op.LUI && op <= Op.FENCE) || (op >= Op.MUL && op <= Op.REMUW) || (op >= Op.FLW && op <= Op.FMV_D_X)
+  );
 }
 
 function isBranch(op: number): boolean {

@@ -35,6 +35,7 @@ export const enum W {
   BR_TABLE = 0x0e,
   RETURN = 0x0f,
   CALL = 0x10,
+  CALL_INDIRECT = 0x11,
   DROP = 0x1a,
   SELECT = 0x1b,
   LOCAL_GET = 0x20,
@@ -89,6 +90,7 @@ export const enum W {
   I64_GE_S = 0x59,
   I64_GE_U = 0x5a,
   F64_EQ = 0x61,
+  F64_NE = 0x62,
   F64_LT = 0x63,
   I32_ADD = 0x6a,
   I32_SUB = 0x6b,
@@ -116,6 +118,8 @@ export const enum W {
   I64_SHL = 0x86,
   I64_SHR_S = 0x87,
   I64_SHR_U = 0x88,
+  F64_NEG = 0x9a,
+  F64_SQRT = 0x9f,
   F64_ADD = 0xa0,
   F64_SUB = 0xa1,
   F64_MUL = 0xa2,
@@ -142,25 +146,34 @@ const SECTION_FUNCTION = 3;
 const SECTION_EXPORT = 7;
 const SECTION_CODE = 10;
 const EXTERN_FUNC = 0;
+const EXTERN_TABLE = 1;
 const EXTERN_MEMORY = 2;
+const FUNCREF = 0x70;
 
 /** A growable byte buffer with the format's integer encodings. */
 export class Bytes {
   private buf: Uint8Array<ArrayBuffer> = new Uint8Array(256);
   length = 0;
 
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < need) size *= 2;
+    const n = new Uint8Array(size);
+    n.set(this.buf.subarray(0, this.length));
+    this.buf = n;
+  }
+
   byte(b: number): this {
-    if (this.length === this.buf.length) {
-      const n = new Uint8Array(this.buf.length * 2);
-      n.set(this.buf);
-      this.buf = n;
-    }
+    if (this.length === this.buf.length) this.grow(this.length + 1);
     this.buf[this.length++] = b;
     return this;
   }
 
   bytes(src: Uint8Array | readonly number[]): this {
-    for (let i = 0; i < src.length; i++) this.byte(src[i]!);
+    if (this.length + src.length > this.buf.length) this.grow(this.length + src.length);
+    if (src instanceof Uint8Array) this.buf.set(src, this.length);
+    else for (let i = 0; i < src.length; i++) this.buf[this.length + i] = src[i]!;
+    this.length += src.length;
     return this;
   }
 
@@ -249,6 +262,13 @@ export class Code {
     return this;
   }
 
+  /** f64.const of a JS number (8 bytes little-endian). */
+  f64Const(v: number): this {
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    this.out.byte(W.F64_CONST).bytes(b);
+    return this;
+  }
+
   get(i: number): this {
     this.out.byte(W.LOCAL_GET).u32(i);
     return this;
@@ -316,6 +336,12 @@ export class Code {
     return this;
   }
 
+  /** call_indirect through table 0 with function type index `typeIndex` (callee index on the stack). */
+  callIndirect(typeIndex: number): this {
+    this.out.byte(W.CALL_INDIRECT).u32(typeIndex).u32(0);
+    return this;
+  }
+
   /** The body as the code section wants it: local declarations, instructions, final `end`. */
   finish(): Bytes {
     const body = new Bytes();
@@ -357,6 +383,7 @@ export class ModuleBuilder {
   private readonly types: FuncType[] = [];
   private readonly imports: { module: string; name: string; type: number }[] = [];
   private memory: MemoryImport | undefined;
+  private table: { module: string; name: string; minSize: number } | undefined;
   private readonly funcs: Defined[] = [];
   private readonly exports: { name: string; func: number }[] = [];
 
@@ -383,6 +410,11 @@ export class ModuleBuilder {
 
   importMemory(m: MemoryImport): void {
     this.memory = { ...m };
+  }
+
+  /** Imports a funcref table (table 0, for call_indirect) of at least `minSize` entries. */
+  importTable(module: string, name: string, minSize: number): void {
+    this.table = { module, name, minSize };
   }
 
   /**
@@ -412,10 +444,12 @@ export class ModuleBuilder {
     }
     out.byte(SECTION_TYPE).sized(types);
 
-    const nImports = this.imports.length + (this.memory ? 1 : 0);
+    const nImports = this.imports.length + (this.memory ? 1 : 0) + (this.table ? 1 : 0);
     if (nImports > 0) {
       const imp = new Bytes().u32(nImports);
       for (const f of this.imports) imp.name(f.module).name(f.name).byte(EXTERN_FUNC).u32(f.type);
+      const tb = this.table;
+      if (tb) imp.name(tb.module).name(tb.name).byte(EXTERN_TABLE).byte(FUNCREF).byte(0x00).u32(tb.minSize);
       const m = this.memory;
       if (m) {
         imp.name(m.module).name(m.name).byte(EXTERN_MEMORY);
