@@ -4,78 +4,19 @@
  * running in hostd, and a new domusd finds them with their console scrollback.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { ControlConn } from '../src/toolstack/control/conn.ts';
 import { XsClient } from '../src/toolstack/xenstore/client.ts';
+import { alive, TestHost, until } from './toolstack_host.ts';
 
-const root = new URL('..', import.meta.url).pathname;
-const runDir = mkdtempSync(join(tmpdir(), 'domus-run-'));
-const env = {
-  ...process.env,
-  DOMUS_RUN_DIR: runDir,
-  DOMUS_STATE_DIR: join(runDir, 'state'),
-  DOMUS_XENAPI: '127.0.0.1:0',
-};
+const host = new TestHost();
+const runDir = host.runDir;
+const domus = (...args: string[]) => host.domus(args);
+const pid = (name: 'hostd' | 'domusd') => host.pid(name);
 
-function domus(...args: string[]): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(root, 'bin/domus.mjs'), ...args], {
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function pid(name: string): number {
-  return Number(readFileSync(join(runDir, `${name}.pid`), 'utf8'));
-}
-
-function alive(p: number): boolean {
-  try {
-    process.kill(p, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function until<T>(
-  f: () => T | undefined | false | Promise<T | false>,
-  ms: number,
-  what: string,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-after(async () => {
-  try {
-    const c = await ControlConn.connect(join(runDir, 'hostd.sock'), 'hostd');
-    await c.call('host.shutdown');
-    c.close();
-  } catch {
-    // not running
-  }
-  for (const n of ['domusd']) {
-    try {
-      process.kill(pid(n), 'SIGTERM');
-    } catch {
-      // gone
-    }
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  rmSync(runDir, { recursive: true, force: true });
-});
+after(() => host.stop());
 
 test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', async () => {
   const first = domus('list');
@@ -112,12 +53,7 @@ test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', 
   assert.match(badCfg.stderr, /memory = "lots" is not a number of MiB/);
 
   // The ready marker shows up in the console scrollback, read by a later connection.
-  const scrollback = async (): Promise<string> => {
-    const k = await ControlConn.connect(join(runDir, 'domusd.sock'), 'domusd');
-    const a = (await k.call('console.attach', { dom: 'survivor' })) as { scrollback: string };
-    k.close();
-    return Buffer.from(a.scrollback, 'base64').toString('latin1');
-  };
+  const scrollback = () => host.console('survivor');
   const end = Date.now() + 60_000;
   while (!(await scrollback()).includes('DOMUS-GUEST-READY')) {
     if (Date.now() > end) assert.fail(`no ready marker; console:\n${(await scrollback()).slice(-1500)}`);

@@ -1,0 +1,102 @@
+/**
+ * A Domus host for whole-system tests of the toolstack: its own run and state directories, the
+ * XenAPI on a free port, the real `domus` CLI (the bundle) to drive it, and `stop()` to shut
+ * hostd and domusd down and remove everything. The daemons start on the first CLI call.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlConn } from '../src/toolstack/control/conn.ts';
+
+const root = new URL('..', import.meta.url).pathname;
+
+export interface CliResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestHost {
+  readonly runDir = mkdtempSync(join(tmpdir(), 'domus-host-'));
+  readonly env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DOMUS_RUN_DIR: this.runDir,
+    DOMUS_STATE_DIR: join(this.runDir, 'state'),
+    DOMUS_XENAPI: '127.0.0.1:0',
+  };
+
+  /** Runs `domus ARGS…` (with `input` on stdin) and returns its status and output. */
+  domus(args: string[], input?: string): CliResult {
+    const r = spawnSync(process.execPath, [join(root, 'bin/domus.mjs'), ...args], {
+      env: this.env,
+      encoding: 'utf8',
+      timeout: 60_000,
+      ...(input !== undefined && { input }),
+    });
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  pid(name: 'hostd' | 'domusd'): number {
+    return Number(readFileSync(join(this.runDir, `${name}.pid`), 'utf8'));
+  }
+
+  /** A control connection to domusd (or hostd). */
+  connect(to: 'domusd' | 'hostd' = 'domusd'): Promise<ControlConn> {
+    return ControlConn.connect(join(this.runDir, `${to}.sock`), to);
+  }
+
+  /** What the domain wrote to its console so far (hostd's scrollback). */
+  async console(dom: string): Promise<string> {
+    const c = await this.connect();
+    try {
+      const a = (await c.call('console.attach', { dom })) as { scrollback: string };
+      return Buffer.from(a.scrollback, 'base64').toString('latin1');
+    } finally {
+      c.close();
+    }
+  }
+
+  /** Shuts hostd (and its domains) and domusd down and removes the directories. */
+  async stop(): Promise<void> {
+    try {
+      const c = await this.connect('hostd');
+      await c.call('host.shutdown');
+      c.close();
+    } catch {
+      // not running
+    }
+    try {
+      process.kill(this.pid('domusd'), 'SIGTERM');
+    } catch {
+      // gone
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    rmSync(this.runDir, { recursive: true, force: true });
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Polls `f` until it returns something truthy, failing after `ms` with `what` in the message. */
+export async function until<T>(
+  f: () => T | undefined | false | Promise<T | undefined | false>,
+  ms: number,
+  what: string,
+): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v) return v;
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
