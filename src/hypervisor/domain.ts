@@ -7,7 +7,11 @@
  * IOREQ servers that a toolstack registers (the virtio backends); an access nothing claims is an
  * access fault for the guest.
  *
- * Guest RAM starts at 0x8000_0000. A domain never sees a machine address.
+ * Guest RAM starts at 0x8000_0000. A domain never sees a machine address. Each frame of its
+ * physmap is its own RAM (owned in the shared frame owner table, freed with the domain), a
+ * hypervisor page shared with it (shared_info, grant frames: pv_domain.ts owns those), or
+ * another domain's granted page (grant_table.ts); memory ops and grant maps change it through
+ * `populate`, `depopulate`, `mapShared` and `unmapShared`.
  */
 import { Bus } from '../machine/bus.ts';
 import type { CodeCache } from '../machine/code_cache.ts';
@@ -20,7 +24,9 @@ import { Irq } from '../machine/hart/csr_defs.ts';
 import type { MachineMemory } from '../machine/memory.ts';
 import { OutOfMemoryError, type FrameAllocator, type Mfn } from './frames.ts';
 import { DomainMemory } from './guest_memory.ts';
-import { P2m, type Gfn } from './p2m.ts';
+import { P2m, P2mPerm, type Gfn } from './p2m.ts';
+import type { PvDomain } from './pv_domain.ts';
+import type { PvShared } from './pv_shared.ts';
 import type { SchedDomain } from './sched/ops.ts';
 import type { Vcpu } from './vcpu.ts';
 
@@ -37,6 +43,8 @@ export const GUEST_VIRTIO_SLOTS = 8;
 export const GUEST_PLIC_SOURCES = 96;
 export const GUEST_UART_IRQ = 10;
 export const GUEST_RTC_IRQ = 11;
+/** PLIC source of the event-channel upcall (level: vcpu_info[0].evtchn_upcall_pending). */
+export const GUEST_EVTCHN_IRQ = 31;
 
 export type DomainState = 'running' | 'paused' | 'shutdown' | 'dying';
 
@@ -68,7 +76,11 @@ export class Domain implements SchedDomain {
   onConsole: (bytes: Uint8Array) => void = () => {};
   /** Called once when the guest shuts down, reboots or crashes. */
   onShutdown: (reason: ShutdownReason) => void = () => {};
-  private readonly ram: Mfn[] = [];
+  /** Its paravirtual state (event channels, grant tables, shared_info), set by the hypervisor. */
+  pv: PvDomain | undefined;
+  /** Frames of its own RAM mapped now, and the most it may have (XENMEM_*_reservation). */
+  totPages = 0;
+  readonly maxPages: number;
   private out: number[] = [];
 
   constructor(
@@ -77,6 +89,7 @@ export class Domain implements SchedDomain {
     readonly memoryBytes: number,
     readonly vcpuCount: number,
     private readonly frames: FrameAllocator,
+    private readonly shared: PvShared,
     mem: MachineMemory,
     code: CodeCache,
     clock: Clock,
@@ -89,13 +102,10 @@ export class Domain implements SchedDomain {
         `domain ${name} needs ${memoryBytes >> 20} MiB but machine memory has ${(frames.free * 4096) >> 20} MiB free`,
       );
     }
+    this.maxPages = pages;
     this.p2m = new P2m(frames, GUEST_RAM_BASE / 4096, pages);
     try {
-      for (let i = 0; i < pages; i++) {
-        const mfn = frames.alloc();
-        this.ram.push(mfn);
-        this.p2m.map((GUEST_RAM_BASE / 4096 + i) as Gfn, mfn);
-      }
+      for (let i = 0; i < pages; i++) this.populate((GUEST_RAM_BASE / 4096 + i) as Gfn);
     } catch (e) {
       // Another pCPU took the memory between the check above and here: give back what we got.
       this.release();
@@ -175,10 +185,65 @@ export class Domain implements SchedDomain {
   /** Called when an interrupt was injected into `v` (the hypervisor wakes it if it can run). */
   wakeHook: (v: Vcpu, wakeable: boolean) => void = () => {};
 
-  /** Frees the domain's frames and tables. */
-  release(): void {
-    for (const mfn of this.ram) this.frames.freeFrame(mfn);
-    this.ram.length = 0;
+  /** Whether `gfn` is inside the physmap's span. */
+  inSpan(gfn: number): boolean {
+    return Number.isInteger(gfn) && gfn >= this.p2m.baseGfn && gfn < GUEST_RAM_BASE / 4096 + this.maxPages;
+  }
+
+  /** What is at `gfn`: nothing, the domain's own RAM, or a page it shares (xenheap or foreign). */
+  pageKind(gfn: number): 'none' | 'ram' | 'shared' {
+    const mfn = this.p2m.mfnOf(gfn);
+    if (mfn < 0) return 'none';
+    return this.shared.ownsRam(this.id, mfn) ? 'ram' : 'shared';
+  }
+
+  /** Gives `gfn` a fresh zeroed frame of RAM (XENMEM_populate_physmap); false if it cannot. */
+  populate(gfn: Gfn): boolean {
+    if (!this.inSpan(gfn) || this.p2m.mfnOf(gfn) >= 0 || this.totPages >= this.maxPages) return false;
+    const mfn = this.frames.alloc();
+    this.shared.setOwner(mfn, this.id);
+    this.p2m.map(gfn, mfn);
+    this.totPages++;
+    return true;
+  }
+
+  /**
+   * Takes the RAM frame at `gfn` away and frees it (XENMEM_decrease_reservation); `keep(mfn)`
+   * says a frame must not be freed yet (another domain has it mapped). False if no RAM is there.
+   */
+  depopulate(gfn: Gfn, keep: (mfn: Mfn) => boolean = () => false): boolean {
+    const mfn = this.p2m.mfnOf(gfn) as Mfn;
+    if (mfn < 0 || !this.shared.ownsRam(this.id, mfn) || keep(mfn)) return false;
+    this.p2m.unmap(gfn);
+    this.shared.clearOwner(mfn);
+    this.frames.freeFrame(mfn);
+    this.totPages--;
+    return true;
+  }
+
+  /** Maps a frame the domain does not own (a granted page, a hypervisor page) at an empty `gfn`. */
+  mapShared(gfn: Gfn, mfn: Mfn, readonly: boolean): boolean {
+    if (!this.inSpan(gfn) || this.p2m.mfnOf(gfn) >= 0) return false;
+    this.p2m.map(gfn, mfn, readonly ? P2mPerm.R : ((P2mPerm.R | P2mPerm.W) as P2mPerm));
+    return true;
+  }
+
+  /** Removes a mapping made by `mapShared` (the frame stays with its owner). */
+  unmapShared(gfn: Gfn): void {
+    if (this.pageKind(gfn) === 'shared') this.p2m.unmap(gfn);
+  }
+
+  /** Frees the domain's RAM (but frames `keep` names, still mapped by others) and its tables. */
+  release(keep: (mfn: Mfn) => boolean = () => false): void {
+    const base = GUEST_RAM_BASE / 4096;
+    for (let gfn = base; gfn < base + this.maxPages; gfn++) {
+      const mfn = this.p2m.mfnOf(gfn) as Mfn;
+      if (mfn < 0 || !this.shared.ownsRam(this.id, mfn)) continue;
+      if (keep(mfn)) continue; // leaked on purpose: freeing it would hand a mapped page out again
+      this.shared.clearOwner(mfn);
+      this.frames.freeFrame(mfn);
+    }
+    this.totPages = 0;
     this.p2m.destroy();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * What the hypervisor does when a vCPU exits (a trap the guest does not handle itself):
  *
- * - ecall from VS-mode (10): an SBI call (vsbi.ts);
+ * - ecall from VS-mode (10): a hypercall when a7 is the Domus extension (hypercall.ts), else an
+ *   SBI call (vsbi.ts);
  * - load/store guest-page fault (21, 23) on an address the domain's bus claims: MMIO emulation
  *   of the trapping load or store (described by the hart's transformed instruction, htinst) on
  *   the emulated device or IOREQ server; on an address nothing claims: an access fault for the
@@ -13,12 +14,14 @@
  */
 import { Cause } from '../machine/hart/csr_defs.ts';
 import { HS } from '../machine/hart/layout.ts';
+import { DOMUS_HYPERCALL_EID } from './abi/xen.ts';
+import { handleHypercall, type HypercallHost } from './hypercall.ts';
 import { handleSbiCall, type SbiHost } from './vsbi.ts';
 import type { Vcpu } from './vcpu.ts';
 
 const TWO32 = 4294967296;
 
-export function handleExit(host: SbiHost, v: Vcpu): void {
+export function handleExit(host: SbiHost & HypercallHost, v: Vcpu): void {
   const S = v.hart.S;
   const raw = S[HS.EXIT_CAUSE]!;
   S[HS.EXIT_CAUSE] = -1;
@@ -32,7 +35,8 @@ export function handleExit(host: SbiHost, v: Vcpu): void {
   const tvalHi = S[HS.EXIT_TVAL_HI]!;
   switch (cause) {
     case Cause.ECALL_VS:
-      handleSbiCall(host, v);
+      if (v.hart.X[2 * 17]! >>> 0 === DOMUS_HYPERCALL_EID) handleHypercall(host, v);
+      else handleSbiCall(host, v);
       return;
     case Cause.LOAD_GUEST_PAGE_FAULT:
     case Cause.STORE_GUEST_PAGE_FAULT:

@@ -12,6 +12,13 @@
  * created here are touched only here. A host with several pCPUs has one Hypervisor per pCPU
  * thread, all attached to the same MachineResources (memory, frames, hart blocks, domain ids);
  * each owns whole domains (see toolstack/host.ts for why).
+ *
+ * Paravirtual guests: hypercalls (hypercall.ts) work on state in shared memory (pv_shared.ts),
+ * so domains on different pCPUs share grants and signal events. An event for a domain on this
+ * pCPU is marked in its shared_info at once; one from another pCPU arrives through this pCPU's
+ * doorbell, which the loop checks between slices and waits on when idle. The upcall is a level
+ * on the domain's PLIC source GUEST_EVTCHN_IRQ that follows vcpu_info[0].evtchn_upcall_pending,
+ * re-sampled after every exit and slice.
  */
 import { Bus } from '../machine/bus.ts';
 import { CodeCache } from '../machine/code_cache.ts';
@@ -22,14 +29,20 @@ import { HS } from '../machine/hart/layout.ts';
 import { warmUpInterpreter } from '../machine/hart/warmup.ts';
 import type { MachineMemory } from '../machine/memory.ts';
 import { HartState } from './abi/sbi.ts';
-import { Domain, type DomId } from './domain.ts';
+import { ControlDomain } from './control.ts';
+import { Domain, GUEST_EVTCHN_IRQ, type DomId } from './domain.ts';
+import { evtchn_drain_incoming, evtchn_is_pending } from './evtchn.ts';
 import { handleExit } from './exits.ts';
 import type { FrameAllocator } from './frames.ts';
+import type { HypercallHost } from './hypercall.ts';
+import { PvDomain } from './pv_domain.ts';
+import type { PvShared } from './pv_shared.ts';
 import { MachineResources } from './resources.ts';
 import { createCreditScheduler } from './sched/credit.ts';
 import type { SchedOps } from './sched/ops.ts';
 import type { SbiHost } from './vsbi.ts';
 import { Vcpu } from './vcpu.ts';
+import { dummyPolicy, type XsmPolicy } from './xsm.ts';
 
 /** Instructions per interpreter call: how often the loop looks at timers and the clock. */
 const SLICE = 20_000;
@@ -46,6 +59,10 @@ export interface HypervisorOptions {
   maxVcpus?: number;
   clock: Clock;
   scheduler?: SchedOps;
+  /** This pCPU's index on a host with several (default 0). */
+  pcpu?: number;
+  /** The XSM policy (default: Xen's dummy policy). */
+  xsm?: XsmPolicy;
 }
 
 export interface DomainCreateOptions {
@@ -67,7 +84,7 @@ function isInstructionClock(c: Clock): c is Clock & InstructionClock {
   return typeof (c as Partial<InstructionClock>).skipTo === 'function';
 }
 
-export class Hypervisor implements SbiHost {
+export class Hypervisor implements SbiHost, HypercallHost {
   readonly mem: MachineMemory;
   readonly frames: FrameAllocator;
   readonly code: CodeCache;
@@ -75,6 +92,11 @@ export class Hypervisor implements SbiHost {
   readonly sched: SchedOps;
   readonly resources: MachineResources;
   readonly domains = new Map<number, Domain>();
+  readonly shared: PvShared;
+  readonly xsm: XsmPolicy;
+  readonly pcpu: number;
+  private controlDomain: ControlDomain | undefined;
+  private lastDoorbell = 0;
   private readonly noDevices = new Bus();
   private stopRequested = false;
   private running = false;
@@ -97,6 +119,10 @@ export class Hypervisor implements SbiHost {
     this.clock = opts.clock;
     this.iclock = isInstructionClock(opts.clock) ? opts.clock : undefined;
     this.sched = opts.scheduler ?? createCreditScheduler({ pcpus: 1 });
+    this.shared = this.resources.pv;
+    this.xsm = opts.xsm ?? dummyPolicy;
+    this.pcpu = opts.pcpu ?? 0;
+    this.lastDoorbell = this.shared.doorbell(this.pcpu);
     this.code.onNewCodePage = (page) => {
       for (const d of this.domains.values()) for (const v of d.vcpus) v.hart.dropStoreEntriesFor(page);
     };
@@ -124,7 +150,18 @@ export class Hypervisor implements SbiHost {
     const id = this.resources.nextDomId() as DomId;
     let d: Domain;
     try {
-      d = new Domain(id, o.name, o.memoryBytes, o.vcpus, this.frames, this.mem, this.code, this.clock);
+      d = new Domain(
+        id,
+        o.name,
+        o.memoryBytes,
+        o.vcpus,
+        this.frames,
+        this.shared,
+        this.mem,
+        this.code,
+        this.clock,
+      );
+      d.pv = new PvDomain(this, d);
     } catch (e) {
       for (const b of blocks) this.resources.freeBlock(b);
       throw e;
@@ -168,7 +205,8 @@ export class Hypervisor implements SbiHost {
       this.resources.freeBlock(v.hart.id);
     }
     this.domains.delete(d.id);
-    d.release();
+    const stillMapped = d.pv?.destroy() ?? new Set<number>();
+    d.release((mfn) => stillMapped.has(mfn));
     this.kick();
   }
 
@@ -188,6 +226,70 @@ export class Hypervisor implements SbiHost {
 
   stop(v: Vcpu): void {
     this.block(v);
+  }
+
+  /** The toolstack's dom0 role on this thread (ports, grant maps for backends); made on first use. */
+  get control(): ControlDomain {
+    this.controlDomain ??= new ControlDomain(this);
+    return this.controlDomain;
+  }
+
+  // ---- HypercallHost -----------------------------------------------------------------------
+
+  localDomain(domid: number): Domain | undefined {
+    return this.domains.get(domid);
+  }
+
+  yieldVcpu(v: Vcpu): void {
+    if (v.domain.state === 'running') this.preemptAt = this.nowMs();
+  }
+
+  written(mfn: number): void {
+    this.code.invalidateRange(mfn * 4096, 4096);
+  }
+
+  upcall(domid: number): void {
+    const d = this.domains.get(domid);
+    if (!d) return;
+    this.syncUpcall(d);
+    for (const v of d.vcpus) {
+      if (v.pvBlock !== 'none' && v.blocked && this.pvWakeable(v)) {
+        v.pvBlock = 'none';
+        this.wake(v);
+      }
+    }
+  }
+
+  /** Sets a domain's HVM param (the toolstack's HVMOP_set_param: STORE_PFN, CONSOLE_EVTCHN, …). */
+  setHvmParam(d: Domain, index: number, value: number): void {
+    d.pv!.setParam(index, value);
+  }
+
+  /** The upcall line follows vcpu_info[0].evtchn_upcall_pending. */
+  private syncUpcall(d: Domain): void {
+    const pv = d.pv;
+    if (!pv) return;
+    const level = pv.upcallPending;
+    if (level !== pv.lineLevel) {
+      pv.lineLevel = level;
+      d.irqLine(GUEST_EVTCHN_IRQ).set(level);
+    }
+  }
+
+  /** Whether a vCPU sleeping in SCHEDOP_block / SCHEDOP_poll may run again. */
+  private pvWakeable(v: Vcpu): boolean {
+    if (v.pvBlock === 'block') return (v.domain.pv?.upcallPending ?? false) || v.hart.wakeable();
+    if (this.clock.mtime() >= v.pollDeadline) return true;
+    for (const p of v.pollPorts) if (evtchn_is_pending(this, v.domain.id, p)) return true;
+    return false;
+  }
+
+  /** Takes in the events other pCPUs posted for this pCPU's domains, if the doorbell rang. */
+  private checkDoorbell(): void {
+    const db = this.shared.doorbell(this.pcpu);
+    if (db === this.lastDoorbell) return;
+    this.lastDoorbell = db;
+    for (const d of this.domains.values()) evtchn_drain_incoming(this, d.id);
   }
 
   consoleRead(d: Domain): number {
@@ -226,6 +328,7 @@ export class Hypervisor implements SbiHost {
     try {
       while (!this.stopRequested) {
         const now = this.nowMs();
+        this.checkDoorbell();
         this.pollTimers();
         this.sched.tick(now);
         this.preemptAt = Infinity;
@@ -275,6 +378,14 @@ export class Hypervisor implements SbiHost {
         return false;
       }
       this.pollTimer(v);
+      this.checkDoorbell();
+      if (v.pvBlock !== 'none') {
+        if (!this.pvWakeable(v)) {
+          this.block(v);
+          return false;
+        }
+        v.pvBlock = 'none';
+      }
       if (S[HS.WFI]) {
         if (!h.wakeable()) {
           this.block(v);
@@ -291,6 +402,7 @@ export class Hypervisor implements SbiHost {
       }
       h.S[HS.RES_VALID] = 0;
       if (S[HS.EXIT_CAUSE] !== -1) handleExit(this, v);
+      this.syncUpcall(v.domain);
       // The host-time budget keeps the event loop responsive; a deterministic run goes by
       // virtual time alone, so that where slices end never depends on host speed.
       const now = this.nowMs();
@@ -306,6 +418,10 @@ export class Hypervisor implements SbiHost {
     if (v.timerDeadline !== Infinity && this.clock.mtime() >= v.timerDeadline) {
       v.timerDeadline = Infinity;
       if (v.inject(Irq.VSTIP)) this.wake(v);
+    }
+    if (v.pvBlock === 'poll' && v.blocked && this.clock.mtime() >= v.pollDeadline) {
+      v.pvBlock = 'none';
+      this.wake(v);
     }
   }
 
@@ -327,7 +443,7 @@ export class Hypervisor implements SbiHost {
     for (const d of this.domains.values()) {
       if (d.state !== 'running') continue;
       for (const v of d.vcpus)
-        if (v.hsm === HartState.STARTED) deadline = Math.min(deadline, v.timerDeadline);
+        if (v.hsm === HartState.STARTED) deadline = Math.min(deadline, v.timerDeadline, v.pollDeadline);
       const alarm = d.rtc.nextAlarmNs();
       if (alarm !== Infinity) {
         deadline = Math.min(
@@ -344,14 +460,18 @@ export class Hypervisor implements SbiHost {
     }
     ms = Math.max(0, Math.min(ms, 100));
     return new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(t);
         this.wakeUp = undefined;
         resolve();
-      }, ms);
-      this.wakeUp = () => {
-        clearTimeout(t);
-        resolve();
       };
+      const t = setTimeout(finish, ms);
+      this.wakeUp = finish;
+      // Another pCPU posting an event for one of our domains rings our doorbell.
+      void this.shared.waitDoorbell(this.pcpu, this.lastDoorbell, ms).then(finish);
     });
   }
 

@@ -2,6 +2,9 @@
  * What all pCPUs of one Domus host share: the machine memory (hart state blocks + RAM), its
  * frame allocator, the pool of hart state blocks that vCPUs run in, and the domain id counter.
  *
+ * It also holds the paravirtual state all pCPUs share (pv_shared.ts: the domain directory, frame
+ * owners, doorbells), so that event channels and grants work between domains on different pCPUs.
+ *
  * A `MachineResources` is created once (`create`) on the thread that starts the host; its
  * `handle()` is a structured-cloneable description that another thread turns into its own
  * `MachineResources` over the same memory (`attach`). Shared state is only ever touched through
@@ -9,6 +12,7 @@
  */
 import { MachineMemory } from '../machine/memory.ts';
 import { FrameAllocator } from './frames.ts';
+import { PvShared } from './pv_shared.ts';
 
 /** Guest-physical (= machine) address of the first RAM byte. */
 const RAM_BASE = 0x8000_0000;
@@ -21,6 +25,8 @@ export interface MachineHandle {
   frameState: SharedArrayBuffer;
   /** Int32 [next domain id, hart-block lock] then one byte per hart block (1 = in use). */
   misc: SharedArrayBuffer;
+  /** PvShared's state (pv_shared.ts). */
+  pv: SharedArrayBuffer;
 }
 
 const MISC_DOMID = 0;
@@ -30,12 +36,19 @@ const MISC_HEADER = 8;
 export class MachineResources {
   readonly mem: MachineMemory;
   readonly frames: FrameAllocator;
+  readonly pv: PvShared;
   private readonly misc: Int32Array;
   private readonly blocks: Uint8Array;
 
-  private constructor(mem: MachineMemory, frames: FrameAllocator, misc: SharedArrayBuffer) {
+  private constructor(
+    mem: MachineMemory,
+    frames: FrameAllocator,
+    misc: SharedArrayBuffer,
+    pv: SharedArrayBuffer,
+  ) {
     this.mem = mem;
     this.frames = frames;
+    this.pv = new PvShared(mem, pv);
     this.misc = new Int32Array(misc, 0, 2);
     this.blocks = new Uint8Array(misc, MISC_HEADER, mem.harts);
   }
@@ -45,7 +58,8 @@ export class MachineResources {
     const mem = new MachineMemory({ harts: o.harts, ramBase: RAM_BASE, ramBytes: o.memoryBytes });
     const misc = new SharedArrayBuffer(MISC_HEADER + o.harts);
     new Int32Array(misc, 0, 2)[MISC_DOMID] = 1; // domain 0 is the host itself
-    return new MachineResources(mem, new FrameAllocator(mem), misc);
+    const pv = new SharedArrayBuffer(PvShared.bytesFor(mem.ramPages));
+    return new MachineResources(mem, new FrameAllocator(mem), misc, pv);
   }
 
   /** The same machine, seen from this thread. */
@@ -56,7 +70,7 @@ export class MachineResources {
       ramBytes: h.ramBytes,
       memory: h.memory,
     });
-    return new MachineResources(mem, new FrameAllocator(mem, h.frameState), h.misc);
+    return new MachineResources(mem, new FrameAllocator(mem, h.frameState), h.misc, h.pv);
   }
 
   handle(): MachineHandle {
@@ -66,6 +80,7 @@ export class MachineResources {
       ramBytes: this.mem.ramBytes,
       frameState: this.frames.shared,
       misc: this.misc.buffer as SharedArrayBuffer,
+      pv: this.pv.sab,
     };
   }
 

@@ -53,6 +53,11 @@ export class Vcpu implements SchedVcpu {
   runMs = 0;
   stealMs = 0;
   runnableSince = -1;
+  /** Sleeping in SCHEDOP_block ('block') or SCHEDOP_poll ('poll') until an event (sched_op.ts). */
+  pvBlock: 'none' | 'block' | 'poll' = 'none';
+  /** SCHEDOP_poll's ports and deadline (mtime ticks; Infinity: none). */
+  pollPorts: number[] = [];
+  pollDeadline = Infinity;
   /** Instructions retired (for statistics and the scheduler tests). */
   get instructions(): number {
     return this.hart.instret;
@@ -93,6 +98,9 @@ export class Vcpu implements SchedVcpu {
     h.setPriv(Priv.S);
     this.timerDeadline = Infinity;
     this.staGpa = -1;
+    this.pvBlock = 'none';
+    this.pollPorts = [];
+    this.pollDeadline = Infinity;
   }
 
   /** Starts the vCPU at `pc` in VS-mode with a0 = its hart id and a1 = `opaque` (boot or HSM). */

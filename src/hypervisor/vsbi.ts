@@ -1,6 +1,7 @@
 /**
  * The SBI (v2.0) the hypervisor implements for its guests — their "firmware": BASE, TIME, IPI,
- * RFENCE, HSM, SRST, DBCN, STA and the legacy v0.1 calls. A guest's `ecall` from VS-mode
+ * RFENCE, HSM, SRST, DBCN, STA and the legacy v0.1 calls. (The Domus hypercall extension,
+ * DOMUS_HYPERCALL_EID, is dispatched before this, in exits.ts; BASE probe_extension reports it.) A guest's `ecall` from VS-mode
  * exits to the hypervisor (cause 10); `handleSbiCall` performs the call on the vCPU's registers
  * (a7 = extension, a6 = function, a0..a5 = arguments; a0 = error, a1 = value) and steps past
  * the ecall.
@@ -26,6 +27,7 @@ import {
   SbiSrst,
   SrstType,
 } from './abi/sbi.ts';
+import { DOMUS_HYPERCALL_EID } from './abi/xen.ts';
 import type { Domain } from './domain.ts';
 import type { Vcpu } from './vcpu.ts';
 
@@ -224,6 +226,7 @@ const SUPPORTED = new Set<number>([
   SbiEid.LEGACY_REMOTE_SFENCE_VMA,
   SbiEid.LEGACY_REMOTE_SFENCE_VMA_ASID,
   SbiEid.LEGACY_SHUTDOWN,
+  DOMUS_HYPERCALL_EID, // the hypercall extension (hypercall.ts): probing finds it
 ]);
 
 /** SBI set_timer: the deadline is in guest time (time + htimedelta = host time here). */

@@ -4,13 +4,17 @@
  * hypervisor and the toolstack give it at `virt`-board addresses — a PLIC whose contexts are the
  * vCPUs' S-mode external interrupts (no M-mode, no CLINT: timers and IPIs are SBI calls), the
  * UART, the goldfish RTC, the SiFive test finisher with syscon poweroff/reboot, and the
- * virtio-mmio slots.
+ * virtio-mmio slots — and a `hypervisor` node (compatible "domus,hypervisor", as Xen's ARM
+ * guests get "xen,xen") naming the hypercall SBI extension and the PLIC source of the
+ * event-channel upcall (docs/abi.md).
  */
 import { FdtBuilder } from '../machine/fdt.ts';
+import { DOMUS_HYPERCALL_EID, XEN_VERSION_MAJOR, XEN_VERSION_MINOR } from '../hypervisor/abi/xen.ts';
 import {
   GUEST_PLIC_BASE,
   GUEST_PLIC_SIZE,
   GUEST_PLIC_SOURCES,
+  GUEST_EVTCHN_IRQ,
   GUEST_RAM_BASE,
   GUEST_RTC_BASE,
   GUEST_RTC_IRQ,
@@ -88,6 +92,13 @@ export function buildGuestFdt(o: GuestFdtOptions): Uint8Array {
   f.beginNode('reboot');
   f.propU32('value', 0x7777).propU32('offset', 0).propU32('regmap', testPh);
   f.propString('compatible', 'syscon-reboot');
+  f.endNode();
+
+  f.beginNode('hypervisor');
+  f.propString('compatible', 'domus,hypervisor');
+  f.propString('domus,interface-version', `${XEN_VERSION_MAJOR}.${XEN_VERSION_MINOR}`);
+  f.propU32('domus,sbi-extension', DOMUS_HYPERCALL_EID);
+  f.propU32('interrupts', GUEST_EVTCHN_IRQ).propU32('interrupt-parent', plicPh);
   f.endNode();
 
   f.beginNode('soc');

@@ -36,7 +36,7 @@ export class PcpuServer {
   ) {
     const clock: Clock =
       init.clock.kind === 'virtual' ? new VirtualClock() : new HostClock(init.clock.origin);
-    this.hv = new Hypervisor({ resources: MachineResources.attach(init.machine), clock });
+    this.hv = new Hypervisor({ resources: MachineResources.attach(init.machine), clock, pcpu: init.pcpu });
     link.onMessage((m) => this.handle(m as ToPcpu));
     this.done = this.hv.run();
     this.post({ t: 'ready' });
