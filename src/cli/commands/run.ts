@@ -5,6 +5,7 @@
  * QEMU's `virt` machine does. Defaults to the prebuilt default guest. Exits with the guest's
  * `domus.run` status (what it reported through the test finisher).
  */
+import { setFlagsFromString } from 'node:v8';
 import { parseArgs } from 'node:util';
 import { UserError } from '../../common/errors.ts';
 import { HostClock, MAX_HARTS, seededRandom, VirtBoard, VirtualClock } from '../../machine/board.ts';
@@ -149,6 +150,27 @@ registerCommand({
 });
 
 /**
+ * V8 compiles wasm with its baseline compiler first and recompiles functions that run long
+ * enough with its optimizing one, on background threads. At V8's default budget most of the
+ * JIT's boot-time regions get recompiled, which on a 2-core host costs more than it saves;
+ * at this budget only truly hot regions (loops) are (measured: docs/benchmarks.md).
+ */
+const WASM_TIERING_FLAG = '--wasm-tiering-budget=50000000';
+
+/**
+ * JIT tuning from the environment: DOMUS_JIT_THRESHOLD=N (entries before an entry point is
+ * translated; see docs/jit.md). Meant for measuring, not for everyday use.
+ */
+export function jitOptionsFromEnv(): { threshold?: number } {
+  const raw = process.env['DOMUS_JIT_THRESHOLD'];
+  if (raw === undefined || raw === '') return {};
+  const threshold = Number(raw);
+  if (!Number.isInteger(threshold) || threshold < 0)
+    throw new UserError(`DOMUS_JIT_THRESHOLD ${JSON.stringify(raw)} is not a whole number; use e.g. 1000`);
+  return { threshold };
+}
+
+/**
  * The JIT mode of a run: --jit / --no-jit, else DOMUS_JIT, else the default. Hosted mode has
  * no JIT yet (the hypervisor does not attach one to its vCPUs), so only 'off' applies there.
  */
@@ -264,7 +286,8 @@ async function runBoard(
       clock: o.deterministic ? new VirtualClock() : new HostClock(),
       random,
     });
-    attachJit(board, o.jit);
+    if (o.jit !== 'off') setFlagsFromString(WASM_TIERING_FLAG);
+    attachJit(board, o.jit, jitOptionsFromEnv());
     try {
       board.loadFirmware({
         firmware,

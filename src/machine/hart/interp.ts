@@ -12,8 +12,11 @@
  * Registers are int32 halves in the hart block; loads and stores hit the soft TLB (one tag
  * compare and an add) or go to mmu.ts. Floating-point arithmetic is in fp_exec.ts.
  *
- * With a JIT (h.jit, jit/jit.ts) the outer loop first offers pc to translated code, and taken
- * branches leave the inner loop so that loops come back to it; with h.jit null nothing changes.
+ * With a JIT (h.jit, jit/jit.ts) the outer loop first offers pc to translated code. A taken
+ * backward branch or jump inside the page counts down its target's JIT countdown and leaves
+ * the inner loop (so that the outer loop offers the target) once that reaches 0: when the
+ * target is hot or translated. Forward branches start no loop and stay. With h.jit null
+ * nothing changes.
  */
 import { decode16, decode32, decoded } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
@@ -23,6 +26,9 @@ import { fpDirty, fpOff, type Hart } from './hart.ts';
 import { r as R64, mul64 } from './int64.ts';
 import { HC, HS, TLB_MASK } from './layout.ts';
 import { fetchInsnSlow, fetchPage, loadSlow, storeSlow } from './mmu.ts';
+
+/** Countdowns (jit.ts, Jit.countdown) while no page's are at hand. */
+const noCountdown = new Int16Array(2048);
 
 /** A one-instruction "page" for an instruction that straddles two pages (slot of offset 0xffe). */
 const crossPage = new Int32Array(4096);
@@ -39,6 +45,9 @@ export function run(h: Hart, budget: number): number {
   const ramOffset = mem.ramOffset;
   const code = h.code;
   const jit = h.jit;
+  // The JIT's countdowns of the current page: a taken backward branch or jump inside the page
+  // stays in the inner loop while its target's countdown stays above 0 (jit.ts).
+  let cd: Int16Array = noCountdown;
   let n = 0;
   const exceptionsAtStart = h.exceptions;
   // A load/store that missed the fast path: its op and virtual address (see after the switch).
@@ -67,12 +76,14 @@ export function run(h: Hart, budget: number): number {
     }
     let page = code.page(ramPage);
     if (jit !== null) {
-      // Translated code for pc (jit/jit.ts): it returns (retired << 1) | 1 when the instruction
-      // at the new pc is left to the interpreter; pc may then be on another page (translated
-      // code chains between regions), and the TLB sets have not changed since this lookup.
+      // Translated code for pc (jit/jit.ts): it returns (ran << 2) | 1 when the instruction at
+      // the new pc is left to the interpreter; pc may then be on another page (translated code
+      // chains between regions), and the TLB sets have not changed since this lookup. With
+      // (ran << 2) | 0 or | 2 the outer loop looks again (a trap may have changed the sets).
       const r = jit.enter(h, ramPage, page, pcLo, budget - n);
+      cd = jit.countdown;
       if (r >= 0) {
-        n += r >>> 1;
+        n += r >>> 2;
         if ((r & 1) === 0) continue;
         const lo = S[HS.PC_LO]!;
         const hi = S[HS.PC_HI]!;
@@ -619,7 +630,7 @@ export function run(h: Hart, budget: number): number {
           const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
           pcLo = tLo;
           pcHi = tHi;
-          if (stay && jit === null) continue;
+          if (stay && (jit === null || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
           break inner;
         }
         case Op.BEQ:
@@ -629,7 +640,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay && jit === null) continue;
+            if (stay && (jit === null || imm >= 0 || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
             break inner;
           }
           break;
@@ -640,7 +651,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay && jit === null) continue;
+            if (stay && (jit === null || imm >= 0 || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
             break inner;
           }
           break;
@@ -651,7 +662,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay && jit === null) continue;
+            if (stay && (jit === null || imm >= 0 || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
             break inner;
           }
           break;
@@ -662,7 +673,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay && jit === null) continue;
+            if (stay && (jit === null || imm >= 0 || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
             break inner;
           }
           break;
@@ -673,7 +684,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay && jit === null) continue;
+            if (stay && (jit === null || imm >= 0 || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
             break inner;
           }
           break;
@@ -684,7 +695,7 @@ export function run(h: Hart, budget: number): number {
             const stay = ((tLo ^ pcLo) & -4096) === 0 && tHi === pcHi && page !== crossPage;
             pcLo = tLo;
             pcHi = tHi;
-            if (stay && jit === null) continue;
+            if (stay && (jit === null || imm >= 0 || --cd[(tLo & 4095) >>> 1]! > 0)) continue;
             break inner;
           }
           break;

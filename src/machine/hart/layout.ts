@@ -15,6 +15,7 @@
  *   0x0600  counters as float64 (exact integers below 2^53)
  *   0x1000  soft TLBs: 3 kinds × 7 modes × TLB_ENTRIES × 16 bytes
  *   0x16000 the JIT's jump cache: JC_ENTRIES × 8 bytes (host offset of an entry pc, region id)
+ *   0x1e000 the JIT's scratch word (8 bytes: the value of a slow-path load made by translated code)
  */
 
 export const HART_BLOCK_BYTES = 0x20000;
@@ -176,7 +177,13 @@ export const JC_ENTRIES = 4096;
 export const JC_MASK = JC_ENTRIES - 1;
 export const JC_END_BYTE = JC_BYTE_OFFSET + JC_ENTRIES * 8;
 
-if (JC_BYTE_OFFSET < TLB_END_BYTE || JC_END_BYTE > HART_BLOCK_BYTES)
+/**
+ * Byte offset of the JIT's scratch word: a slow-path load called from translated code leaves
+ * its (zero-extended) value here (jit/translate_mem.ts). Not architectural state.
+ */
+export const JIT_SCRATCH_BYTE = JC_END_BYTE;
+
+if (JC_BYTE_OFFSET < TLB_END_BYTE || JIT_SCRATCH_BYTE + 8 > HART_BLOCK_BYTES)
   throw new Error('hart layout: the jump cache does not fit between the TLBs and the block end');
 if (TLB_END_BYTE > HART_BLOCK_BYTES) throw new Error('hart layout: the TLBs overflow the hart block');
 if (CSR_BASE_I32 * 4 + CsrSlot.COUNT * 8 > 0x600)

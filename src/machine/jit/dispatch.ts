@@ -14,7 +14,9 @@
  * another page than `first`'s).
  *
  * Nothing here depends on the privilege or translation regime: the TLB sets are parameters,
- * and translated code changes neither them nor the TLBs, so they hold for the whole call.
+ * and translated code changes neither them nor the TLB entries it relies on (its slow-path
+ * helpers only fill entries, and a trap, which may change the sets, returns with STOP), so
+ * they hold for the whole call.
  * The jump cache is keyed by host (machine) offsets, so entries stay valid across address
  * spaces; jit.ts clears a page's entries when the page's translations are dropped.
  */
@@ -56,19 +58,19 @@ export function buildDispatchModule(memoryPages: number, tableSize: number): Uin
   const pc = c.local(T.I64);
   c.get(FIRST).set(idx);
   c.loop();
-  // r = table[idx](base, budget - n, loadSet, storeSet); n += r >>> 1
+  // r = table[idx](base, budget - n, loadSet, storeSet); n += r >>> 2
   c.get(BASE).get(BUDGET).get(n).op(W.I32_SUB).get(LOAD).get(STORE).get(idx).callIndirect(regionType).set(r);
-  c.get(n).get(r).i32Const(1).op(W.I32_SHR_U).op(W.I32_ADD).set(n);
-  // Leave for the interpreter, or at the end of the budget.
-  c.get(r).i32Const(1).op(W.I32_AND).get(n).get(BUDGET).op(W.I32_GE_U).op(W.I32_OR);
-  c.if().get(n).i32Const(1).op(W.I32_SHL).get(r).i32Const(1).op(W.I32_AND).op(W.I32_OR).op(W.RETURN).end();
+  c.get(n).get(r).i32Const(2).op(W.I32_SHR_U).op(W.I32_ADD).set(n);
+  // Leave on a flag (INTERP, STOP), or at the end of the budget.
+  c.get(r).i32Const(3).op(W.I32_AND).get(n).get(BUDGET).op(W.I32_GE_U).op(W.I32_OR);
+  c.if().get(n).i32Const(2).op(W.I32_SHL).get(r).i32Const(3).op(W.I32_AND).op(W.I32_OR).op(W.RETURN).end();
   // Fetch TLB: t = base + fetchSet + ((pc >>> 12) & TLB_MASK) * 16; hit if tag == pc & ~0xfff.
   c.get(BASE).mem(W.I64_LOAD, 3, PC_BYTE).set(pc);
   c.get(BASE).get(FETCH).op(W.I32_ADD);
   c.get(pc).op(W.I32_WRAP_I64).i32Const(12).op(W.I32_SHR_U).i32Const(TLB_MASK).op(W.I32_AND);
   c.i32Const(4).op(W.I32_SHL).op(W.I32_ADD).set(t);
   c.get(t).mem(W.I64_LOAD, 2, 0).get(pc).i64ConstHalves(-4096, -1).op(W.I64_AND).op(W.I64_NE);
-  c.if().get(n).i32Const(1).op(W.I32_SHL).op(W.RETURN).end();
+  c.if().get(n).i32Const(2).op(W.I32_SHL).op(W.RETURN).end();
   c.get(t)
     .mem(W.I32_LOAD, 2, 8)
     .get(pc)
@@ -81,7 +83,7 @@ export function buildDispatchModule(memoryPages: number, tableSize: number): Uin
   c.get(BASE).get(host).i32Const(1).op(W.I32_SHR_U).i32Const(JC_MASK).op(W.I32_AND);
   c.i32Const(3).op(W.I32_SHL).op(W.I32_ADD).set(t);
   c.get(t).mem(W.I32_LOAD, 2, JC_BYTE_OFFSET).get(host).op(W.I32_NE);
-  c.if().get(n).i32Const(1).op(W.I32_SHL).op(W.RETURN).end();
+  c.if().get(n).i32Const(2).op(W.I32_SHL).op(W.RETURN).end();
   c.get(t)
     .mem(W.I32_LOAD, 2, JC_BYTE_OFFSET + 4)
     .set(idx);

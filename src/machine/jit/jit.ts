@@ -7,9 +7,12 @@
  * Contract with the interpreter (interp.ts): at the top of its outer loop, with the state
  * block's pc at `pcLo` on RAM page `ramPage` whose decoded array is `decoded`, it calls
  * `enter(h, ramPage, decoded, pcLo, budget)`. The result is -1 when there is no translation
- * (the interpreter runs the code), or (count << 1) | interp from the dispatcher: `count`
- * instructions retired, pc updated; `interp` = 1 when the instruction at the new pc must be
- * run by the interpreter (it may be on another page than the entry's).
+ * (the interpreter runs the code), or (count << 2) | flags from the dispatcher: `count`
+ * instructions run (an access that trapped counts, as in the interpreter, which subtracts the
+ * exceptions taken), pc updated; flag INTERP (1) when the instruction at the new pc must be
+ * run by the interpreter (it may be on another page than the entry's), STOP (2) when the
+ * interpreter's outer loop must look at the hart again (a trap in a slow-path access, a store
+ * that invalidated decoded code or reached a device).
  *
  * Cache key: physical RAM page + offset only. A translation does not depend on privilege,
  * virtualization mode, MPRV/SUM or the page tables: its loads and stores use the TLB sets
@@ -30,11 +33,12 @@ import type { CodeCache } from '../code_cache.ts';
 import { fexc } from '../fpu/fpu.ts';
 import { fpExecJit } from '../hart/fp_exec.ts';
 import type { Hart } from '../hart/hart.ts';
-import { HS, JC_BYTE_OFFSET, JC_ENTRIES, JC_MASK } from '../hart/layout.ts';
+import { HS, JC_BYTE_OFFSET, JC_ENTRIES, JC_MASK, JIT_SCRATCH_BYTE } from '../hart/layout.ts';
+import { loadSlow, storeSlow } from '../hart/mmu.ts';
 import type { MachineMemory } from '../memory.ts';
 import { compileDispatcher, type DispatchFn } from './dispatch.ts';
 import { discoverRegion, type Region } from './region.ts';
-import { compileRegions } from './translate.ts';
+import { compileRegions, type RegionImports } from './translate.ts';
 
 export type JitMode = 'off' | 'on' | 'force';
 
@@ -63,6 +67,8 @@ export interface JitStats {
   invalidatedPages: number;
   /** Calls from the interpreter into translated code. */
   entries: number;
+  /** Instructions those calls ran. */
+  instructions: number;
 }
 
 const SLOTS = 2048;
@@ -86,9 +92,17 @@ interface PendingRegion {
   region: Region;
 }
 
+/** Countdown of a slot that cannot be translated: the interpreter rarely asks about it again. */
+const REFUSED_COUNTDOWN = 0x7fff;
+/** Thresholds are clamped to what an Int16Array countdown holds. */
+const MAX_THRESHOLD = 0x7000;
+
 class JitPage {
-  /** Entry counters per 2-byte slot. */
-  readonly counts = new Uint16Array(SLOTS);
+  /**
+   * Countdown per 2-byte slot (see Jit.countdown): entries left before the slot is worth
+   * translating; 0 or less once it has a translation (the interpreter then always offers it).
+   */
+  readonly countdown: Int16Array;
   /** Region per slot: a function table index (> 0), NONE or REFUSED. */
   readonly ids = new Int32Array(SLOTS);
   regions = 0;
@@ -97,11 +111,22 @@ class JitPage {
   constructor(
     readonly ramPage: number,
     readonly decoded: Int32Array,
-  ) {}
+    threshold: number,
+  ) {
+    this.countdown = new Int16Array(SLOTS).fill(threshold);
+  }
 }
 
 export class Jit {
   readonly threshold: number;
+  /**
+   * The countdowns of the page of the last `enter` call, for the interpreter: at a taken
+   * backward branch or a jump inside that page it decrements the target slot's countdown and
+   * keeps interpreting while it stays above 0; otherwise it goes back to its outer loop, which
+   * calls `enter` for the target (to count, translate, or run the translation). So a loop
+   * inside one page costs the interpreter one decrement per iteration until it is hot.
+   */
+  countdown: Int16Array = new Int16Array(SLOTS);
   readonly maxRegions: number;
   private readonly pages: (JitPage | undefined)[];
   private readonly live = new Set<JitPage>();
@@ -125,17 +150,38 @@ export class Jit {
     evictedPages: 0,
     invalidatedPages: 0,
     entries: 0,
+    instructions: 0,
   };
-  /**
-   * env.fp of the regions: the interpreter keeps fflags in `fexc.flags` while it runs, native
-   * FP code in the state block; enter() and this helper hand them over.
-   */
-  private readonly fpHelper = (w: number, imm: number): number => {
-    const h = this.cur!;
-    fexc.flags = h.S[HS.FFLAGS]!;
-    const ok = fpExecJit(h, w, imm);
-    h.S[HS.FFLAGS] = fexc.flags;
-    return ok ? 1 : 0;
+  /** The helpers translated code imports (translate.ts, RegionImports). */
+  private readonly helpers: RegionImports = {
+    /**
+     * env.fp: the interpreter keeps fflags in `fexc.flags` while it runs, native FP code in
+     * the state block; enter() and this helper hand them over.
+     */
+    fp: (w: number, imm: number): number => {
+      const h = this.cur!;
+      fexc.flags = h.S[HS.FFLAGS]!;
+      const ok = fpExecJit(h, w, imm);
+      h.S[HS.FFLAGS] = fexc.flags;
+      return ok ? 1 : 0;
+    },
+    /** env.ld: the interpreter's slow-path load; the value goes to the scratch word. */
+    ld: (vaLo: number, vaHi: number, size: number): number => {
+      const h = this.cur!;
+      if (!loadSlow(h, vaLo, vaHi, size)) return 0;
+      const j = (h.base + JIT_SCRATCH_BYTE) >>> 2;
+      const M = this.mem.i32;
+      M[j] = h.tmpLo;
+      M[j + 1] = h.tmpHi;
+      return 1;
+    },
+    /** env.st: the interpreter's slow-path store; 2 when the interpreter must look again. */
+    st: (vaLo: number, vaHi: number, size: number, lo: number, hi: number): number => {
+      const h = this.cur!;
+      const invalidations = h.code.invalidations;
+      if (!storeSlow(h, vaLo, vaHi, size, lo, hi)) return 0;
+      return h.code.invalidations === invalidations && !h.irqCheck ? 1 : 2;
+    },
   };
 
   constructor(
@@ -143,7 +189,7 @@ export class Jit {
     code: CodeCache,
     opts: JitOptions,
   ) {
-    this.threshold = opts.mode === 'force' ? 0 : Math.max(0, opts.threshold ?? 1000);
+    this.threshold = opts.mode === 'force' ? 0 : Math.min(MAX_THRESHOLD, Math.max(0, opts.threshold ?? 1000));
     this.maxRegions = Math.max(1, opts.maxRegions ?? 8192);
     this.pages = new Array<JitPage | undefined>(code.ramPages);
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
@@ -167,27 +213,27 @@ export class Jit {
     let jp = this.pages[ramPage];
     if (jp === undefined || jp.decoded !== decoded) {
       if (jp !== undefined) this.dropPage(ramPage, true);
-      jp = new JitPage(ramPage, decoded);
+      jp = new JitPage(ramPage, decoded, this.threshold);
       this.pages[ramPage] = jp;
       this.live.add(jp);
     }
+    const cd = jp.countdown;
+    this.countdown = cd;
     const slot = (pcLo & 4095) >>> 1;
     let id = jp.ids[slot]!;
     if (id <= 0) {
-      if (id === REFUSED) return -1;
-      const c = jp.counts[slot]!;
-      if (c < this.threshold) {
-        jp.counts[slot] = c + 1;
+      if (--cd[slot]! > 0) return -1;
+      if (id === REFUSED) {
+        cd[slot] = REFUSED_COUNTDOWN;
         return -1;
       }
+      // Hot: queue its region (NONE), or compile the queue now (it waited `threshold` more).
       if (id === NONE) this.discover(jp, slot);
-      else if (c < 2 * this.threshold) {
-        jp.counts[slot] = c + 1;
-        return -1;
-      } else this.compilePending();
+      else this.compilePending();
       id = jp.ids[slot]!;
       if (id <= 0) return -1;
     }
+    cd[slot] = 0;
     if (h !== this.lastHart) {
       this.addHart(h);
       this.lastHart = h;
@@ -206,6 +252,7 @@ export class Jit {
     S[HS.FFLAGS] = fexc.flags;
     const r = this.dispatch(base, budget, h.fetchSet * 4, h.loadSet * 4, h.storeSet * 4, id);
     fexc.flags = S[HS.FFLAGS]!;
+    this.statsCounts.instructions += r >>> 2;
     return r;
   }
 
@@ -217,10 +264,11 @@ export class Jit {
     if (region === undefined) {
       this.statsCounts.refused++;
       jp.ids[slot] = REFUSED;
+      jp.countdown[slot] = REFUSED_COUNTDOWN;
       return;
     }
     jp.ids[slot] = PENDING;
-    jp.counts[slot] = this.threshold;
+    jp.countdown[slot] = this.threshold;
     this.pending.push({ jp, slot, region });
     if (this.threshold === 0 || this.pending.length >= MAX_BATCH) this.compilePending();
   }
@@ -242,7 +290,7 @@ export class Jit {
     const fns = compileRegions(
       live.map((p) => p.region),
       this.mem.memory,
-      this.fpHelper,
+      this.helpers,
     );
     for (let i = 0; i < fns.length; i++) {
       const { jp, slot } = live[i]!;
@@ -287,7 +335,7 @@ export class Jit {
       }
       if (id > 0 || id === PENDING) {
         ids[s] = NONE;
-        jp.counts[s] = 0;
+        jp.countdown[s] = this.threshold;
       }
     }
     if (jp.regions === 0) return;

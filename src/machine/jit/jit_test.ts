@@ -172,3 +172,38 @@ test('attachJitToHart gives harts of one CodeCache one Jit, runs them, and off d
   assert.equal(attachJitToHart(second, 'off'), null);
   assert.equal(second.jit, null);
 });
+
+test('loads and stores that miss the TLB take the slow-path helpers and stay in translated code', () => {
+  // x7 = 0x8001_0000; 64 times: sd x5 → [x7]; ld x9 ← [x7]; x6 += x9; x7 += 4 KiB. Every
+  // access touches a new page, so each one misses the (load or store) TLB.
+  const prog = [
+    li(7, 1),
+    encode(Op.SLLI, { rd: 7, rs1: 7, imm: 31 }),
+    encode(Op.LUI, { rd: 8, imm: 0x10 << 12 }),
+    encode(Op.ADD, { rd: 7, rs1: 7, rs2: 8 }),
+    encode(Op.LUI, { rd: 10, imm: 1 << 12 }),
+    li(5, 64),
+    encode(Op.SD, { rs1: 7, rs2: 5, imm: 0 }),
+    encode(Op.LD, { rd: 9, rs1: 7, imm: 0 }),
+    encode(Op.ADD, { rd: 6, rs1: 6, rs2: 9 }),
+    encode(Op.ADD, { rd: 7, rs1: 7, rs2: 10 }),
+    encode(Op.ADDI, { rd: 5, rs1: 5, imm: -1 }),
+    encode(Op.BNE, { rs1: 5, rs2: 0, imm: -20 }),
+    spin,
+  ];
+  const a = withProgram(null, prog);
+  const b = withProgram({ mode: 'force' }, prog);
+  const total = 6 + 64 * 6 + 100;
+  assert.equal(runFor(a, total, total), total);
+  assert.equal(runFor(b, total, total), total);
+  assert.equal(a.h.xNumber(6), 2080);
+  assert.equal(b.h.xNumber(6), 2080);
+  assert.equal(b.h.instret, a.h.instret);
+  const ram = (m: Machine, off: number): number => m.mem.i32[(m.mem.ramOffset + off) >>> 2]!;
+  for (let k = 0; k < 64; k++) assert.equal(ram(b, 0x10000 + k * 4096), ram(a, 0x10000 + k * 4096));
+  assert.equal(ram(b, 0x10000 + 63 * 4096), 1);
+  // Leaving translated code at every miss would take 128 entries; the helpers keep it in.
+  const st = b.jit!.stats();
+  assert.ok(st.entries <= 4, `entered translated code ${st.entries} times`);
+  assert.ok(st.instructions >= 64 * 6, `translated code ran ${st.instructions} instructions`);
+});
