@@ -160,7 +160,7 @@ export class Host {
   }
 
   /** @internal */
-  request(cpu: Pcpu | number, m: Exclude<ToPcpu, { t: 'input' }>): Promise<unknown> {
+  request(cpu: Pcpu | number, m: Exclude<ToPcpu, { t: 'input' | 'net-rx' }>): Promise<unknown> {
     const c = typeof cpu === 'number' ? this.cpus[cpu]! : cpu;
     if (!c.alive) return Promise.reject(new Error(`pCPU ${c.index} has stopped`));
     const req = this.nextReq++;
@@ -192,6 +192,12 @@ export class Host {
         }
         case 'console':
           this.handles.get(m.domid)?.deliverConsole(m.bytes);
+          return;
+        case 'net-tx':
+          this.handles.get(m.domid)?.onNetTx(m.devid, m.frame);
+          return;
+        case 'control-out':
+          this.handles.get(m.domid)?.onControlLine(m.line);
           return;
         case 'shutdown':
           this.handles.get(m.domid)?.deliverShutdown(m.reason, m.info, m.action);
@@ -271,6 +277,31 @@ export class DomainHandle {
   /** Sends bytes to the guest's console. */
   sendInput(bytes: Uint8Array): void {
     this.host.send(this.pcpu, { t: 'input', domid: this.id, bytes });
+  }
+
+  /** Frames network interface `devid` transmitted (set by whoever connects it to a switch). */
+  onNetTx: (devid: number, frame: Uint8Array) => void = () => {};
+  /** Lines the guest agent wrote on the control channel. */
+  onControlLine: (line: string) => void = () => {};
+
+  /** Delivers a frame to network interface `devid`. */
+  sendFrame(devid: number, frame: Uint8Array): void {
+    this.host.send(this.pcpu, { t: 'net-rx', domid: this.id, devid, frame });
+  }
+
+  /** Sends a line to the guest agent; fails when none listens on the control channel. */
+  async control(line: string): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'control', req: 0, domid: this.id, line });
+  }
+
+  /** Hot-plugs a disk (block-attach); resolves with its virtio slot. */
+  async attachDisk(disk: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2' }): Promise<number> {
+    return (await this.host.request(this.pcpu, { t: 'disk-attach', req: 0, domid: this.id, disk })) as number;
+  }
+
+  /** Unplugs the hot-plugged disk in virtio slot `slot` (block-detach). */
+  async detachDisk(slot: number): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'disk-detach', req: 0, domid: this.id, slot });
   }
 
   async pause(): Promise<void> {

@@ -19,6 +19,10 @@ import { hostCores } from '../platform/node/worker.ts';
 import { ControlConn } from './control/conn.ts';
 import type { DomainConfig, DomainRecord, HostInfo } from './control/protocol.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle, type DomainInfo } from './host.ts';
+import { slotDeviceName } from './domain_builder.ts';
+import { formatMac, randomXenMac } from './net/ethernet.ts';
+import { UserNet, type PortForward } from './net/usernet.ts';
+import { VSwitch, type SwitchPort } from './net/vswitch.ts';
 import { XsClient } from './xenstore/client.ts';
 import { XsSocketServer } from './xenstore/socket.ts';
 import { Xenstored } from './xenstore/xenstored.ts';
@@ -33,7 +37,18 @@ export interface HostdOptions {
   /** Machine memory for all domains together, MiB. */
   memoryMiB: number;
   pcpus?: number;
+  /**
+   * User-mode networking on bridge xenbr0 (NAT to the host's network, DHCP from 10.0.2.15);
+   * default on. `forwards` are host ports forwarded to guests (hostfwd, as QEMU's user net).
+   */
+  usernet?: boolean;
+  forwards?: PortForward[];
+  /** Translate guests' hot code to WebAssembly (default off). */
+  jit?: boolean;
 }
+
+/** The bridge user-mode networking sits on, and xl's default bridge. */
+export const DEFAULT_BRIDGE = 'xenbr0';
 
 /** Arguments of hostd's requests (control/protocol.ts); each request uses some. */
 interface Args {
@@ -46,6 +61,9 @@ interface Args {
   scrollback?: unknown;
   gpa?: unknown;
   length?: unknown;
+  wait?: unknown;
+  disk?: unknown;
+  device?: unknown;
 }
 
 /** A domain hostd keeps, across restarts (on_reboot = restart gives it a new id). */
@@ -57,6 +75,15 @@ class Entry {
   gone = false;
   /** The domain id its xenstore entries are under (it changes when on_reboot restarts it). */
   xsId: number | undefined;
+  /** Disks attached while running (block-attach), by virtio slot. */
+  readonly plugged = new Map<
+    number,
+    { path: string; readOnly: boolean; format?: 'raw' | 'qcow2'; vdev: string }
+  >();
+  /** Its network interfaces' switch ports, by devid. */
+  ports: SwitchPort[] = [];
+  /** Waiters for the guest agent's next reply line. */
+  readonly agentWaiters: ((line: string) => void)[] = [];
 
   constructor(
     readonly handle: DomainHandle,
@@ -101,6 +128,9 @@ export class Hostd {
   /** hostd's own (dom0, privileged) xenstore connection. */
   readonly xs: XsClient;
   private xsServer: XsSocketServer | undefined;
+  /** Virtual switches by bridge name, created on first use. */
+  readonly switches = new Map<string, VSwitch>();
+  private usernet: UserNet | undefined;
 
   private constructor(
     readonly opts: HostdOptions,
@@ -145,6 +175,15 @@ export class Hostd {
       throw e;
     }
     d.xsServer = await XsSocketServer.listen(d.xenstored, Hostd.xenstoreSocketPath(opts.runDir));
+    if (opts.usernet !== false) {
+      d.usernet = new UserNet({ switch: d.bridge(DEFAULT_BRIDGE), portForwards: opts.forwards ?? [] });
+      try {
+        await d.usernet.start();
+      } catch (e) {
+        await d.close();
+        throw e;
+      }
+    }
     await d.xs.write('/tool/domus/hostd', String(process.pid));
     writeFileSync(join(opts.runDir, 'hostd.pid'), `${process.pid}\n`);
     return d;
@@ -156,6 +195,7 @@ export class Hostd {
       this.server.close();
       for (const c of this.conns) c.close();
       await this.xsServer?.close();
+      await this.usernet?.close();
       await this.host.close();
       for (const f of [Hostd.socketPath(this.opts.runDir), join(this.opts.runDir, 'hostd.pid')]) {
         try {
@@ -213,6 +253,83 @@ export class Hostd {
         if (p.weight !== undefined || p.cap !== undefined) await e.handle.setSchedParams(p);
         return this.changed(e);
       }
+      case 'domain.shutdown':
+      case 'domain.reboot': {
+        const e = this.find(a.dom);
+        const kind = op === 'domain.shutdown' ? 'poweroff' : 'reboot';
+        // As xl does, the request is written to xenstore's control/shutdown; Domus's guest agent
+        // takes it on the control channel.
+        await this.xs.write(`/local/domain/${e.id}/control/shutdown`, kind).catch(() => {});
+        const id = e.id;
+        const reply = this.agentReply(e, 5000);
+        await e.handle.control(kind);
+        const line = await reply;
+        if (line !== `ok ${kind}`) {
+          throw new UserError(
+            `domain ${e.name}'s guest agent did not take the ${kind} request (${line}); use destroy`,
+          );
+        }
+        if (a.wait === true) {
+          if (kind === 'poweroff') await e.handle.gone;
+          else await waitFor(() => e.gone || e.id !== id, 120_000);
+        }
+        return null;
+      }
+      case 'domain.block-attach': {
+        const e = this.find(a.dom);
+        const disk = a.disk as { path: string; readOnly: boolean; format?: 'raw' | 'qcow2'; vdev?: string };
+        const slot = await e.handle.attachDisk(disk);
+        const vdev =
+          disk.vdev ?? `xvd${String.fromCharCode(98 + e.plugged.size + (e.config.disks?.length ?? 0) - 1)}`;
+        e.plugged.set(slot, { ...disk, vdev });
+        const reply = this.agentReply(e, 5000);
+        await e.handle.control(`bind ${slotDeviceName(slot)}`).catch(async (err: unknown) => {
+          await e.handle.detachDisk(slot);
+          e.plugged.delete(slot);
+          throw err;
+        });
+        const line = await reply;
+        if (!line.startsWith('ok ')) {
+          await e.handle.detachDisk(slot);
+          e.plugged.delete(slot);
+          throw new UserError(`domain ${e.name} could not bind the new disk (${line})`);
+        }
+        return { slot, vdev };
+      }
+      case 'domain.block-detach': {
+        const e = this.find(a.dom);
+        const key = String(a.device ?? '');
+        const found = [...e.plugged.entries()].find(([slot, d]) => d.vdev === key || String(slot) === key);
+        if (!found)
+          throw new UserError(`domain ${e.name} has no attached disk ${key}; domus block-list shows them`);
+        const [slot] = found;
+        const reply = this.agentReply(e, 5000);
+        await e.handle.control(`unbind ${slotDeviceName(slot)}`);
+        await reply;
+        await e.handle.detachDisk(slot);
+        e.plugged.delete(slot);
+        return null;
+      }
+      case 'domain.block-list': {
+        const e = this.find(a.dom);
+        const boot = (e.config.disks ?? []).map((d, i) => ({
+          vdev: d.vdev ?? `xvd${String.fromCharCode(97 + i)}`,
+          path: d.path,
+          readOnly: d.readOnly,
+          slot: i,
+        }));
+        const hot = [...e.plugged.entries()].map(([slot, d]) => ({
+          vdev: d.vdev,
+          path: d.path,
+          readOnly: d.readOnly,
+          slot,
+        }));
+        return [...boot, ...hot];
+      }
+      case 'domain.network-list': {
+        const e = this.find(a.dom);
+        return (e.config.vifs ?? []).map((v, devid) => ({ devid, mac: v.mac, bridge: v.bridge }));
+      }
       case 'domain.rename': {
         const e = this.find(a.dom);
         const name = String(a.name ?? '');
@@ -249,6 +366,32 @@ export class Hostd {
           `hostd does not know the request '${op}'; the CLI and hostd may be from different versions`,
         );
     }
+  }
+
+  /** The switch of bridge `name`, made on first use. */
+  bridge(name: string): VSwitch {
+    let sw = this.switches.get(name);
+    if (!sw) {
+      sw = new VSwitch({ name });
+      this.switches.set(name, sw);
+    }
+    return sw;
+  }
+
+  /** The agent's next line on `e`'s control channel, or a timeout message. */
+  private agentReply(e: Entry, ms: number): Promise<string> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        const i = e.agentWaiters.indexOf(got);
+        if (i >= 0) e.agentWaiters.splice(i, 1);
+        resolve(`no answer in ${ms / 1000} s`);
+      }, ms);
+      const got = (line: string) => {
+        clearTimeout(t);
+        resolve(line);
+      };
+      e.agentWaiters.push(got);
+    });
   }
 
   private info(): HostInfo {
@@ -291,18 +434,8 @@ export class Hostd {
         throw new UserError(`${what} ${path} cannot be read; check the path in the domain's configuration`);
       }
     };
-    for (const d of cfg.disks ?? []) {
-      if (d.format === 'qcow2') {
-        throw new UserError(
-          `disk ${d.path} is qcow2, which this hostd cannot serve yet; convert it with qemu-img convert -O raw`,
-        );
-      }
-    }
-    if ((cfg.vifs ?? []).length > 0) {
-      throw new UserError(
-        `domain ${cfg.name} asks for a vif, which this hostd cannot attach yet; remove the vif line`,
-      );
-    }
+    // Every vif gets a MAC now (Xen's OUI, random), so it stays the same across restarts.
+    cfg = { ...cfg, vifs: (cfg.vifs ?? []).map((v) => ({ ...v, mac: v.mac ?? formatMac(randomXenMac()) })) };
     const memoryBytes = cfg.memoryMiB * MiB;
     const needed = memoryBytes + DOMAIN_OVERHEAD_BYTES;
     const free = this.host.resources.frames.free * 4096;
@@ -321,7 +454,13 @@ export class Hostd {
       kernelName: cfg.kernel,
       ...(cfg.ramdisk !== undefined && { initrd: read('ramdisk', cfg.ramdisk) }),
       cmdline: cfg.cmdline,
-      disks: (cfg.disks ?? []).map((d) => ({ path: d.path, readOnly: d.readOnly })),
+      disks: (cfg.disks ?? []).map((d) => ({
+        path: d.path,
+        readOnly: d.readOnly,
+        ...(d.format !== undefined && { format: d.format }),
+      })),
+      vifs: (cfg.vifs ?? []).map((v) => ({ mac: v.mac! })),
+      jit: this.opts.jit ? 'on' : 'off',
       ...(cfg.weight !== undefined && { weight: cfg.weight }),
       ...(cfg.cap !== undefined && { cap: cfg.cap }),
       ...(cfg.pcpu !== undefined && { pcpu: cfg.pcpu }),
@@ -333,15 +472,24 @@ export class Hostd {
     const e = new Entry(handle, cfg.name, cfg.uuid ?? randomUUID(), cfg, Date.now());
     this.entries.push(e);
     handle.onConsole((b) => e.appendConsole(b));
+    handle.onControlLine = (line) => e.agentWaiters.shift()?.(line);
+    e.ports = (cfg.vifs ?? []).map((v, devid) =>
+      this.bridge(v.bridge).attach(`vif${handle.id}.${devid}`, (frame) => handle.sendFrame(devid, frame)),
+    );
+    handle.onNetTx = (devid, frame) => e.ports[devid]?.send(frame);
     handle.onShutdown((reason, info, action) => {
       e.shutdown = { kind: reason.kind };
       if (reason.kind === 'poweroff') e.shutdown.code = reason.code;
       if (reason.kind === 'crash') e.shutdown.detail = reason.detail;
-      if (action === 'restart') e.createdAtMs = Date.now();
+      if (action === 'restart') {
+        e.createdAtMs = Date.now();
+        e.plugged.clear();
+      }
       this.broadcast(this.record(e, info));
     });
     void handle.gone.then((info) => {
       e.gone = true;
+      for (const p of e.ports) p.detach();
       void this.removeXenstore(e);
       const idx = this.entries.indexOf(e);
       if (idx >= 0) this.entries.splice(idx, 1);
@@ -437,6 +585,11 @@ export class Hostd {
     if (e.shutdown) r.shutdown = e.shutdown;
     return r;
   }
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
 }
 
 function maybeGunzip(b: Uint8Array): Uint8Array {

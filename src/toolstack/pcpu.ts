@@ -14,15 +14,22 @@ import type { Clock } from '../machine/device.ts';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.ts';
 import { Hypervisor } from '../hypervisor/hypervisor.ts';
 import { MachineResources } from '../hypervisor/resources.ts';
-import { openBlockFile, type BlockFile } from '../platform/node/block_file.ts';
+import type { BlockFile } from '../platform/node/block_file.ts';
+import { openDiskImage } from '../platform/node/disk_image.ts';
+import { attachJitToHart } from '../machine/jit/jit.ts';
+import { VirtioBlk } from '../machine/virtio/blk.ts';
+import { parseMac } from './net/ethernet.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
-import { buildDomain } from './domain_builder.ts';
+import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
 import type { DomainInfo, DomainSpec, FromPcpu, PcpuInit, ShutdownAction, ToPcpu } from './pcpu_protocol.ts';
 
 interface Resident {
   domain: Domain;
   spec: DomainSpec;
   disks: BlockFile[];
+  built: BuiltDomain;
+  /** Disks hot-plugged by block-attach, by virtio slot. */
+  plugged: Map<number, BlockFile>;
 }
 
 export class PcpuServer {
@@ -57,6 +64,11 @@ export class PcpuServer {
       this.hv.kick();
       return;
     }
+    if (m.t === 'net-rx') {
+      this.resident.get(m.domid)?.built.nets[m.devid]?.receive(m.frame);
+      this.hv.kick();
+      return;
+    }
     try {
       const value = this.request(m);
       this.post({ t: 'reply', req: m.req, value });
@@ -68,8 +80,43 @@ export class PcpuServer {
     this.hv.kick();
   }
 
-  private request(m: Exclude<ToPcpu, { t: 'input' }>): unknown {
+  private request(m: Exclude<ToPcpu, { t: 'input' | 'net-rx' }>): unknown {
     switch (m.t) {
+      case 'control': {
+        const r = this.get(m.domid);
+        const sent = r.built.control.send(CONTROL_PORT_NAME, new TextEncoder().encode(m.line + '\n'));
+        if (sent === 0) {
+          throw new UserError(
+            `domain ${r.domain.name} has no guest agent listening on its control channel; use destroy, or start the agent in the guest`,
+          );
+        }
+        return undefined;
+      }
+      case 'disk-attach': {
+        const r = this.get(m.domid);
+        const file = openDiskImage(m.disk.path, {
+          readOnly: m.disk.readOnly,
+          ...(m.disk.format !== undefined && { format: m.disk.format }),
+        });
+        try {
+          const slot = r.built.plug(new VirtioBlk(file));
+          r.plugged.set(slot, file);
+          return slot;
+        } catch (e) {
+          file.close();
+          throw e;
+        }
+      }
+      case 'disk-detach': {
+        const r = this.get(m.domid);
+        const file = r.plugged.get(m.slot);
+        if (!file)
+          throw new UserError(`domain ${r.domain.name} has no hot-plugged disk in virtio slot ${m.slot}`);
+        r.built.unplug(m.slot);
+        r.plugged.delete(m.slot);
+        file.close();
+        return undefined;
+      }
       case 'create':
         return this.create(m.spec).id;
       case 'pause':
@@ -116,11 +163,21 @@ export class PcpuServer {
   private create(spec: DomainSpec): Domain {
     const disks: BlockFile[] = [];
     let d: Domain;
+    // eslint-disable-next-line prefer-const -- assigned once buildDomain returns; read by callbacks later
+    let built: BuiltDomain;
     try {
-      for (const disk of spec.disks ?? []) disks.push(openBlockFile(disk.path, { readOnly: disk.readOnly }));
+      for (const disk of spec.disks ?? []) {
+        disks.push(
+          openDiskImage(disk.path, {
+            readOnly: disk.readOnly,
+            ...(disk.format !== undefined && { format: disk.format }),
+          }),
+        );
+      }
       const random =
         spec.seed !== undefined ? seededRandom(spec.seed) : (dst: Uint8Array) => crypto.getRandomValues(dst);
-      d = buildDomain(this.hv, {
+      const domid = (): number => built.domain.id;
+      built = buildDomain(this.hv, {
         name: spec.name,
         memoryBytes: spec.memoryBytes,
         vcpus: spec.vcpus,
@@ -134,12 +191,20 @@ export class PcpuServer {
         ...(spec.cap !== undefined && { cap: spec.cap }),
         ...(spec.paused !== undefined && { paused: spec.paused }),
         random,
+        vifs: (spec.vifs ?? []).map((v, devid) => ({
+          mac: parseMac(v.mac),
+          onTransmit: (frame: Uint8Array) =>
+            this.post({ t: 'net-tx', domid: domid(), devid, frame }, [frame.buffer as ArrayBuffer]),
+        })),
+        onControlLine: (line) => this.post({ t: 'control-out', domid: domid(), line }),
       });
+      d = built.domain;
+      if (spec.jit === 'on') for (const v of d.vcpus) attachJitToHart(v.hart, 'on');
     } catch (e) {
       for (const f of disks) f.close();
       throw e;
     }
-    const r: Resident = { domain: d, spec, disks };
+    const r: Resident = { domain: d, spec, disks, built, plugged: new Map() };
     this.resident.set(d.id, r);
     d.onConsole = (bytes) => this.post({ t: 'console', domid: d.id, bytes }, [bytes.buffer as ArrayBuffer]);
     // The shutdown action runs after the current vCPU slice, outside the guest's SBI call.
@@ -183,6 +248,7 @@ export class PcpuServer {
     d.flushConsole();
     this.hv.destroyDomain(d);
     for (const f of r.disks) f.close();
+    for (const f of r.plugged.values()) f.close();
     this.resident.delete(d.id);
     const info = this.info(d);
     info.state = 'dying';

@@ -5,6 +5,7 @@
  */
 import { UserError } from '../../common/errors.ts';
 import { Hostd } from '../../toolstack/hostd.ts';
+import type { PortForward } from '../../toolstack/net/usernet.ts';
 import { ensureDir, runDir } from '../../toolstack/paths.ts';
 import { parseCommandArgs } from '../args.ts';
 import { registerCommand } from '../command_table.ts';
@@ -15,6 +16,24 @@ function parse<T extends Parameters<typeof parseCommandArgs>[2]>(name: string, a
   const r = parseCommandArgs(name, args, options);
   if (r.positionals.length) throw new UserError(`domus ${name} takes no arguments; see domus help ${name}`);
   return r.values;
+}
+
+/** A --forward spec: tcp:[HOSTADDR:]HOSTPORT:[GUESTADDR:]GUESTPORT. */
+export function parseForward(spec: string): PortForward {
+  const m = /^tcp:(?:([\d.]+):)?(\d+):(?:([\d.]+):)?(\d+)$/.exec(spec);
+  const port = (s: string | undefined) => (s !== undefined && Number(s) <= 65535 ? Number(s) : NaN);
+  if (!m || Number.isNaN(port(m[2])) || Number.isNaN(port(m[4]))) {
+    throw new UserError(
+      `--forward ${spec} is not tcp:[HOSTADDR:]HOSTPORT:[GUESTADDR:]GUESTPORT; write e.g. tcp:8080:80`,
+    );
+  }
+  return {
+    proto: 'tcp',
+    hostPort: port(m[2]),
+    guestPort: port(m[4]),
+    ...(m[1] !== undefined && { hostAddr: m[1] }),
+    ...(m[3] !== undefined && { guestAddr: m[3] }),
+  };
 }
 
 function untilSignal(close: () => Promise<void>, closed: Promise<void>): Promise<number> {
@@ -33,11 +52,25 @@ Runs the hypervisor host process: the machine memory, one pCPU thread per host c
 domains on them, served on <run dir>/hostd.sock (DOMUS_RUN_DIR, default /run/domus for root).
 Domains keep running here when domusd or the CLI exits. The CLI starts it on first use.
 
-  --memory MiB   machine memory for all domains together (default ${DEFAULT_HOST_MEMORY_MIB})
-  --pcpus N      pCPU threads (default: host cores)
+  --memory MiB         machine memory for all domains together (default ${DEFAULT_HOST_MEMORY_MIB})
+  --pcpus N            pCPU threads (default: host cores)
+  --forward SPEC       forward a host port to a guest on bridge xenbr0, as QEMU's hostfwd:
+                       tcp:[HOSTADDR:]HOSTPORT:[GUESTADDR:]GUESTPORT (repeatable; also
+                       DOMUS_FORWARDS, comma-separated). The guest address defaults to
+                       10.0.2.15, the first DHCP lease of the user-mode network
+  --no-usernet         no user-mode network (NAT, DHCP) on xenbr0
+  --jit                translate guests' hot code to WebAssembly (also DOMUS_JIT=on)
 `,
   async run(args) {
-    const v = parse('hostd', args, { memory: { type: 'string' }, pcpus: { type: 'string' } });
+    const v = parse('hostd', args, {
+      memory: { type: 'string' },
+      pcpus: { type: 'string' },
+      forward: { type: 'string', multiple: true },
+      'no-usernet': { type: 'boolean' },
+      jit: { type: 'boolean' },
+    });
+    const specs = [...(v.forward ?? []), ...(process.env['DOMUS_FORWARDS'] ?? '').split(',').filter(Boolean)];
+    const forwards = specs.map(parseForward);
     const memoryMiB = v.memory === undefined ? DEFAULT_HOST_MEMORY_MIB : Number(v.memory);
     if (!Number.isInteger(memoryMiB) || memoryMiB < 64 || memoryMiB > 4000) {
       throw new UserError(`--memory ${String(v.memory)} is not a whole number of MiB from 64 to 4000`);
@@ -47,6 +80,9 @@ Domains keep running here when domusd or the CLI exits. The CLI starts it on fir
       runDir: ensureDir(runDir()),
       memoryMiB,
       ...(pcpus !== undefined && { pcpus }),
+      forwards,
+      usernet: v['no-usernet'] !== true,
+      jit: v.jit === true || process.env['DOMUS_JIT'] === 'on',
     });
     process.stderr.write(`hostd: pid ${process.pid}, listening on ${Hostd.socketPath(d.opts.runDir)}\n`);
     return untilSignal(() => d.close(), d.closed);

@@ -405,3 +405,26 @@ started (up to 256 KiB). Ctrl-] detaches and leaves the domain running.
     }
   },
 });
+
+for (const [name, op, what] of [
+  ['shutdown', 'domain.shutdown', 'shut down'],
+  ['reboot', 'domain.reboot', 'reboot'],
+] as const) {
+  registerCommand({
+    name,
+    summary: `ask a domain to ${what} cleanly (xl ${name})`,
+    usage: `usage: domus ${name} [-w] <domain>
+
+Asks the guest to ${what} cleanly: the request goes to xenstore's control/shutdown, as xl writes
+it, and to the guest agent on the domain's control channel (the default guest runs one). A guest
+without an agent cannot be asked; use domus destroy.
+  -w, --wait   wait until the domain has ${name === 'shutdown' ? 'gone' : 'restarted'}
+`,
+    async run(args) {
+      const { values, positionals } = parseCommandArgs(name, args, { wait: { type: 'boolean', short: 'w' } });
+      const dom = onlyDomain(name, positionals);
+      await withToolstack((c) => c.call(op, { dom, wait: values.wait === true }));
+      return 0;
+    },
+  });
+}
