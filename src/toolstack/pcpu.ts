@@ -163,7 +163,6 @@ export class PcpuServer {
   private create(spec: DomainSpec): Domain {
     const disks: BlockFile[] = [];
     let d: Domain;
-    // eslint-disable-next-line prefer-const -- assigned once buildDomain returns; read by callbacks later
     let built: BuiltDomain;
     try {
       for (const disk of spec.disks ?? []) {
