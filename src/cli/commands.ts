@@ -10,3 +10,4 @@ import './commands/xl_domains.ts';
 import './commands/xl_devices.ts';
 import './commands/daemons.ts';
 import './commands/users.ts';
+import './commands/xl_top.ts';
