@@ -43,7 +43,7 @@ guest's domus.run status (0 after a plain poweroff).
   --seed N         the random seed for --deterministic (default 0)
   --bare           the board with M-mode firmware instead of the hypervisor
   --firmware F     (--bare) M-mode firmware (default Debian's opensbi fw_jump.bin)
-  --jit            (--bare) translate hot guest code to WebAssembly
+  --jit            translate hot guest code to WebAssembly
   --no-jit         interpret every instruction (the reference; slower)
 
 The environment variable DOMUS_JIT=off|on|force also chooses the JIT (force translates code
@@ -171,18 +171,14 @@ export function jitOptionsFromEnv(): { threshold?: number } {
 }
 
 /**
- * The JIT mode of a run: --jit / --no-jit, else DOMUS_JIT, else the default. Hosted mode has
- * no JIT yet (the hypervisor does not attach one to its vCPUs), so only 'off' applies there.
+ * The JIT mode of a run: --jit / --no-jit, else DOMUS_JIT, else the default. A hosted domain's
+ * vCPUs get the JIT from the pCPU that builds it (DomainSpec.jit).
  */
 export function jitModeOf(jit: boolean, noJit: boolean, bare: boolean): JitMode {
   if (jit && noJit) throw new UserError('--jit and --no-jit contradict each other; pass one of them');
   const env = process.env['DOMUS_JIT'];
   const mode: JitMode = jit ? 'on' : noJit ? 'off' : env ? parseJitMode(env, 'DOMUS_JIT') : DEFAULT_JIT_MODE;
-  if (!bare) {
-    // DOMUS_JIT may be set for a whole test run; only an explicit --jit is refused here.
-    if (jit) throw new UserError('--jit applies only to the bare board for now; add --bare or drop --jit');
-    return 'off';
-  }
+  void bare;
   return mode;
 }
 
@@ -196,6 +192,7 @@ function stats(t0: number, instructions: number): void {
 
 /** The guest as a domain of the hypervisor, on a host with one pCPU thread. */
 async function runHosted(o: RunInputs): Promise<number> {
+  if (o.jit !== 'off') setFlagsFromString(WASM_TIERING_FLAG);
   const host = await Host.start({
     memoryBytes: o.ramBytes + DOMAIN_OVERHEAD_BYTES,
     pcpus: 1,
@@ -218,6 +215,7 @@ async function runHosted(o: RunInputs): Promise<number> {
       onPoweroff: 'destroy',
       onCrash: 'destroy',
       onReboot: o.noReboot ? 'destroy' : 'restart',
+      jit: o.jit === 'off' ? 'off' : 'on',
     });
     dom.onConsole((bytes) => process.stdout.write(bytes));
     dom.onShutdown((_reason, _info, action) => {
