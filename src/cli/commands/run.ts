@@ -100,7 +100,7 @@ registerCommand({
         '--firmware only applies to the bare board; add --bare (a domain boots without firmware)',
       );
     }
-    const jit = jitModeOf(values.jit === true, values['no-jit'] === true, values.bare === true);
+    const jit = jitModeOf(values.jit === true, values['no-jit'] === true);
     const ramBytes = memoryBytes(values.memory, 256, 16);
     const vcpus = vcpuCount(values.vcpus, MAX_HARTS);
     if (values.guest !== undefined && values.kernel !== undefined) {
@@ -174,11 +174,10 @@ export function jitOptionsFromEnv(): { threshold?: number } {
  * The JIT mode of a run: --jit / --no-jit, else DOMUS_JIT, else the default. A hosted domain's
  * vCPUs get the JIT from the pCPU that builds it (DomainSpec.jit).
  */
-export function jitModeOf(jit: boolean, noJit: boolean, bare: boolean): JitMode {
+export function jitModeOf(jit: boolean, noJit: boolean): JitMode {
   if (jit && noJit) throw new UserError('--jit and --no-jit contradict each other; pass one of them');
   const env = process.env['DOMUS_JIT'];
   const mode: JitMode = jit ? 'on' : noJit ? 'off' : env ? parseJitMode(env, 'DOMUS_JIT') : DEFAULT_JIT_MODE;
-  void bare;
   return mode;
 }
 
