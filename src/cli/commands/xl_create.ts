@@ -76,7 +76,7 @@ Creates a domain from an xl.cfg file (Xen's syntax; see docs/xlcfg.md). KEY=VALU
 are added to the file's settings, as with xl create.
   -c, --console   attach to the domain's console (Ctrl-] detaches)
   -p, --paused    leave the domain paused (domus unpause starts it)
-  -q, --quiet     no warnings
+  -q, --quiet     no warnings and no "Parsing config from" line
 `,
   async run(args) {
     const { values, positionals } = parseCommandArgs('create', args, {
@@ -93,11 +93,10 @@ are added to the file's settings, as with xl create.
       const dc = domainConfigOf(cfg, file, info.pcpus);
       if (values.paused) dc.paused = true;
       if (!values.quiet) for (const w of cfg.warnings) process.stderr.write(`warning: ${w}\n`);
+      // xl says this before it builds the domain, with or without -c (not with -q).
+      if (!values.quiet) process.stderr.write(`Parsing config from ${file}\n`);
       const rec = (await c.call('domain.create', { config: dc })) as DomainRecord;
-      if (!values.console) {
-        process.stderr.write(`Parsing config from ${file}\n`);
-        return 0;
-      }
+      if (!values.console) return 0;
       return await consoleSession(c, String(rec.id));
     } finally {
       c.close();
