@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Domus default guest from Debian sources: a Linux 6.1 riscv64 Image, a static
-# busybox, the domus-bench program and an initramfs with our /init.
+# busybox, a static mke2fs (e2fsprogs, for ext4), the domus-bench program and an initramfs with
+# our /init.
 #
 #   guests/build.sh                    build into guests/out/ (installs Debian packages if root)
 #   guests/build.sh --update-prebuilt  ... then copy the results into guests/prebuilt/
@@ -12,8 +13,9 @@
 #                                      guests/prebuilt/linux-6.12/ (it uses the default initramfs)
 #
 # Runs on Debian 12. Everything it needs comes from Debian's archive: the cross compiler, the
-# kernel source (linux-source-6.1) and busybox's *source* package, fetched through a private
-# deb-src apt configuration under the build directory (the system's apt sources are not changed).
+# kernel source (linux-source-6.1), and busybox's and e2fsprogs' *source* packages, fetched
+# through a private deb-src apt configuration under the build directory (the system's apt
+# sources are not changed).
 # Every step is skipped when its output is newer than its inputs, so a rerun is cheap.
 # Linux 6.12 comes from bookworm-backports' linux-source-6.12 .deb, fetched the same private way
 # and unpacked under the build directory (not installed).
@@ -42,7 +44,7 @@ while [ $# -gt 0 ]; do
 		shift
 		;;
 	-h | --help)
-		sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+		sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -190,24 +192,38 @@ if [ ! -f "$kobj/arch/riscv/boot/Image" ] || [ "$kobj/.config" -nt "$kobj/arch/r
 fi
 
 # --- 3. busybox from Debian's source package ------------------------------------------------
+# deb_source PKG: unpacks Debian's source package PKG (bookworm main) into OUT/src/PKG-VERSION/,
+# fetched through a private deb-src apt configuration in OUT/apt, and sets src_dir to that
+# directory. A source unpacked before is reused. (Not run in $(…): errexit must stay on.)
 apt_dir="$out/apt"
-bb_dir=$(ls -d "$out"/src/busybox-*/ 2>/dev/null | head -n 1 || true)
-if [ -z "$bb_dir" ]; then
-	step "fetching busybox's Debian source package (private deb-src config in $apt_dir)"
-	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts"
-	# Same archive as the system's `deb` entries; bookworm main.
-	uri=$(grep -hsE '^\s*URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1 || true)
-	[ -n "$uri" ] || uri=$(grep -hsE '^\s*deb\s' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1 || true)
-	[ -n "$uri" ] || uri=http://deb.debian.org/debian
-	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm main" >"$apt_dir/sources.list"
-	aptopts=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts="$apt_dir/parts"
-		-o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" -o APT::Sandbox::User=root)
-	apt-get "${aptopts[@]}" update -q
-	(cd "$out/src" && apt-get "${aptopts[@]}" source --download-only busybox)
-	(cd "$out/src" && dpkg-source -x busybox_*.dsc)
-	bb_dir=$(ls -d "$out"/src/busybox-*/ | head -n 1)
-fi
-bb_dir=${bb_dir%/}
+deb_source() {
+	local pkg=$1
+	src_dir=$(ls -d "$out/src/$pkg"-[0-9]*/ 2>/dev/null | head -n 1 || true)
+	if [ -z "$src_dir" ]; then
+		step "fetching $pkg's Debian source package (private deb-src config in $apt_dir)"
+		mkdir -p "$out/src" "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$apt_dir/parts"
+		# Same archive as the system's `deb` entries; bookworm main.
+		local uri
+		uri=$(grep -hsE '^\s*URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -n 1 || true)
+		[ -n "$uri" ] || uri=$(grep -hsE '^\s*deb\s' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -n 1 || true)
+		[ -n "$uri" ] || uri=http://deb.debian.org/debian
+		echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bookworm main" >"$apt_dir/sources.list"
+		local aptopts=(-o Dir::Etc::SourceList="$apt_dir/sources.list" -o Dir::Etc::SourceParts="$apt_dir/parts"
+			-o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir/cache" -o APT::Sandbox::User=root)
+		apt-get "${aptopts[@]}" update -q
+		(cd "$out/src" && apt-get "${aptopts[@]}" source --download-only "$pkg")
+		(cd "$out/src" && dpkg-source -x "$pkg"_*.dsc)
+		src_dir=$(ls -d "$out/src/$pkg"-[0-9]*/ 2>/dev/null | head -n 1 || true)
+		[ -n "$src_dir" ] || die "dpkg-source unpacked no $pkg-VERSION directory under $out/src"
+	fi
+	src_dir=${src_dir%/}
+}
+# deb_source_version PKG: the Debian version of the source package deb_source unpacked.
+deb_source_version() {
+	(cd "$out/src" && ls "$1"_*.dsc | head -n 1 | sed -e "s/^$1_//" -e 's/\.dsc$//')
+}
+deb_source busybox
+bb_dir=$src_dir
 bbobj="$out/busybox"
 if [ ! -x "$bbobj/busybox" ]; then
 	step "building static busybox from $(basename "$bb_dir")"
@@ -224,14 +240,39 @@ if [ ! -x "$bbobj/busybox" ]; then
 	"${cross}strip" "$bbobj/busybox"
 fi
 
-# --- 4. domus-bench ---------------------------------------------------------------------------
+# --- 4. mke2fs from e2fsprogs' Debian source package ------------------------------------------
+# Busybox's mke2fs makes only ext2; the guest gets e2fsprogs' own, as /sbin/mke2fs and
+# /sbin/mkfs.ext4. Built out of tree: only the libraries mke2fs links (com_err, e2p, the private
+# uuid and blkid, ext2fs, support), then misc/mke2fs. Without /etc/mke2fs.conf in the guest it
+# uses the defaults compiled in from Debian's misc/mke2fs.conf.in. The source path is mapped away
+# (assert messages carry __FILE__) so that the binary does not depend on where it was built.
+deb_source e2fsprogs
+e2_dir=$src_dir
+e2obj="$out/e2fsprogs"
+if [ ! -x "$e2obj/mke2fs" ]; then
+	step "building static mke2fs from $(basename "$e2_dir")"
+	rm -rf "$e2obj"
+	mkdir -p "$e2obj"
+	(cd "$e2obj" && "$e2_dir/configure" --host=riscv64-linux-gnu \
+		CFLAGS="-O2 -ffile-prefix-map=$e2_dir=e2fsprogs -ffile-prefix-map=$e2obj=e2fsprogs-build" LDFLAGS=-static \
+		--disable-nls --disable-elf-shlibs --disable-bsd-shlibs --enable-libuuid --enable-libblkid \
+		--disable-fuse2fs --disable-uuidd --disable-debugfs --disable-imager --disable-resizer \
+		--disable-defrag --disable-e2initrd-helper --disable-fsck --disable-tls >configure.log 2>&1) ||
+		die "e2fsprogs' configure failed (see $e2obj/configure.log)"
+	make -C "$e2obj" -s subs
+	for d in et e2p uuid blkid ext2fs support; do make -C "$e2obj/lib/$d" -s -j"$jobs"; done
+	make -C "$e2obj/misc" -s -j"$jobs" mke2fs
+	"${cross}strip" -o "$e2obj/mke2fs" "$e2obj/misc/mke2fs"
+fi
+
+# --- 5. domus-bench ---------------------------------------------------------------------------
 bench="$out/domus-bench"
 if [ ! -x "$bench" ] || [ "$here/bench/domus-bench.c" -nt "$bench" ]; then
 	step "building domus-bench"
 	"${cross}gcc" -static -O2 -fno-math-errno -s -o "$bench" "$here/bench/domus-bench.c"
 fi
 
-# --- 5. initramfs -----------------------------------------------------------------------------
+# --- 6. initramfs -----------------------------------------------------------------------------
 step "assembling the initramfs"
 gen="$out/gen_init_cpio"
 [ -x "$gen" ] || gcc -O2 -o "$gen" "$ksrc/usr/gen_init_cpio.c"
@@ -240,6 +281,10 @@ rm -rf "$stage"
 mkdir -p "$stage"
 make -C "$bb_dir" O="$bbobj" ARCH=riscv CROSS_COMPILE=$cross CONFIG_PREFIX="$stage" -s install >/dev/null
 install -D -m 755 "$bench" "$stage/usr/bin/domus-bench"
+# e2fsprogs' mke2fs takes busybox's place (it picks ext4 when called as mkfs.ext4).
+rm -f "$stage/sbin/mke2fs" "$stage/sbin/mkfs.ext4"
+install -m 755 "$e2obj/mke2fs" "$stage/sbin/mke2fs"
+ln -s mke2fs "$stage/sbin/mkfs.ext4"
 install -m 755 "$here/rootfs/init" "$stage/init"
 mkdir -p "$stage/etc"
 for f in "$here"/rootfs/etc/*; do install -m 644 "$f" "$stage/etc/"; done
@@ -267,13 +312,14 @@ gzip -9 -n -c "$out/initramfs.cpio" >"$out/initramfs.cpio.gz"
 gzip -9 -n -c "$kobj/arch/riscv/boot/Image" >"$out/Image.gz"
 cp "$kobj/.config" "$out/linux.config"
 
-# --- 6. what went in ---------------------------------------------------------------------------
+# --- 7. what went in ---------------------------------------------------------------------------
 {
 	echo "# Debian packages and sources the default guest was built from"
 	for p in gcc-riscv64-linux-gnu gcc-12-riscv64-linux-gnu binutils-riscv64-linux-gnu libc6-dev-riscv64-cross linux-source-6.1; do
 		dpkg-query -W -f='${Package} ${Version}\n' "$p" 2>/dev/null || true
 	done
-	echo "busybox (source) $(cd "$out/src" && ls busybox_*.dsc | sed -e 's/^busybox_//' -e 's/\.dsc$//')"
+	echo "busybox (source) $(deb_source_version busybox)"
+	echo "e2fsprogs (source) $(deb_source_version e2fsprogs)"
 	echo "linux $(make -s -C "$ksrc" kernelversion)"
 } >"$out/VERSIONS"
 

@@ -11,3 +11,4 @@ import './commands/xl_devices.ts';
 import './commands/daemons.ts';
 import './commands/users.ts';
 import './commands/xl_top.ts';
+import './commands/xl_resources.ts';

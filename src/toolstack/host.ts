@@ -299,6 +299,19 @@ export class DomainHandle {
     return (await this.host.request(this.pcpu, { t: 'disk-attach', req: 0, domid: this.id, disk })) as number;
   }
 
+  /** Hot-plugs a network interface (network-attach). */
+  async attachNet(mac: string): Promise<{ devid: number; slot: number }> {
+    return (await this.host.request(this.pcpu, { t: 'net-attach', req: 0, domid: this.id, mac })) as {
+      devid: number;
+      slot: number;
+    };
+  }
+
+  /** Unplugs hot-plugged network interface `devid`. */
+  async detachNet(devid: number): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'net-detach', req: 0, domid: this.id, devid });
+  }
+
   /** Unplugs the hot-plugged disk in virtio slot `slot` (block-detach). */
   async detachDisk(slot: number): Promise<void> {
     await this.host.request(this.pcpu, { t: 'disk-detach', req: 0, domid: this.id, slot });
@@ -389,6 +402,7 @@ export class DomainHandle {
       cpuMs: 0,
       stealMs: 0,
       instructions: 0,
+      blocked: false,
       shutdownReason: reason,
     };
     for (const f of this.shutdownListeners) f(reason, info, 'destroy');

@@ -64,6 +64,10 @@ interface Args {
   wait?: unknown;
   disk?: unknown;
   device?: unknown;
+  vif?: unknown;
+  memoryMiB?: unknown;
+  count?: unknown;
+  clear?: unknown;
 }
 
 /** A domain hostd keeps, across restarts (on_reboot = restart gives it a new id). */
@@ -82,6 +86,12 @@ class Entry {
   >();
   /** Its network interfaces' switch ports, by devid. */
   ports: SwitchPort[] = [];
+  /** mem-set target and mem-max, MiB; vCPUs online (vcpu-set). */
+  targetMiB: number;
+  maxMemMiB: number;
+  onlineVcpus: number;
+  /** Network interfaces attached while running: devid → the vif. */
+  readonly hotVifs = new Map<number, { mac: string; bridge: string; slot: number }>();
   /** Waiters for the guest agent's next reply line. */
   readonly agentWaiters: ((line: string) => void)[] = [];
 
@@ -91,7 +101,11 @@ class Entry {
     readonly uuid: string,
     readonly config: DomainConfig,
     public createdAtMs: number,
-  ) {}
+  ) {
+    this.targetMiB = config.memoryMiB;
+    this.maxMemMiB = config.memoryMiB;
+    this.onlineVcpus = config.vcpus;
+  }
 
   get id(): number {
     return this.handle.id;
@@ -328,7 +342,108 @@ export class Hostd {
       }
       case 'domain.network-list': {
         const e = this.find(a.dom);
-        return (e.config.vifs ?? []).map((v, devid) => ({ devid, mac: v.mac, bridge: v.bridge }));
+        return [
+          ...(e.config.vifs ?? []).map((v, devid) => ({ devid, mac: v.mac, bridge: v.bridge })),
+          ...[...e.hotVifs.entries()].map(([devid, v]) => ({ devid, mac: v.mac, bridge: v.bridge })),
+        ];
+      }
+      case 'domain.network-attach': {
+        const e = this.find(a.dom);
+        const want = a.vif as { mac?: string; bridge: string };
+        const vif = { mac: want.mac ?? formatMac(randomXenMac()), bridge: want.bridge };
+        const { devid, slot } = await e.handle.attachNet(vif.mac);
+        e.ports[devid] = this.bridge(vif.bridge).attach(`vif${e.id}.${devid}`, (f) =>
+          e.handle.sendFrame(devid, f),
+        );
+        e.hotVifs.set(devid, { ...vif, slot });
+        const reply = this.agentReply(e, 5000);
+        await e.handle.control(`bind ${slotDeviceName(slot)}`);
+        const line = await reply;
+        if (!line.startsWith('ok '))
+          throw new UserError(`domain ${e.name} could not bind the new interface (${line})`);
+        this.logLine(`vif${e.id}.${devid} (${vif.mac}) attached to ${e.name} on ${vif.bridge}`);
+        return { devid, mac: vif.mac };
+      }
+      case 'domain.network-detach': {
+        const e = this.find(a.dom);
+        const key = String(a.device ?? '');
+        const found = [...e.hotVifs.entries()].find(
+          ([devid, v]) => String(devid) === key || v.mac === key.toLowerCase(),
+        );
+        if (!found)
+          throw new UserError(
+            `domain ${e.name} has no hot-plugged interface ${key}; domus network-list shows them`,
+          );
+        const [devid, hot] = found;
+        const reply = this.agentReply(e, 5000);
+        await e.handle.control(`unbind ${slotDeviceName(hot.slot)}`);
+        await reply;
+        await e.handle.detachNet(devid);
+        e.ports[devid]?.detach();
+        e.hotVifs.delete(devid);
+        this.logLine(`vif${e.id}.${devid} detached from ${e.name}`);
+        return null;
+      }
+      case 'domain.mem-max': {
+        const e = this.find(a.dom);
+        const mib = Number(a.memoryMiB);
+        if (mib < e.targetMiB) {
+          throw new UserError(
+            `mem-max ${mib} MiB is below ${e.name}'s target of ${e.targetMiB} MiB; lower the target with mem-set first`,
+          );
+        }
+        e.maxMemMiB = mib;
+        await this.xs.write(`/local/domain/${e.id}/memory/static-max`, String(mib * 1024));
+        return this.changed(e);
+      }
+      case 'domain.mem-set': {
+        const e = this.find(a.dom);
+        const mib = Number(a.memoryMiB);
+        if (mib > e.maxMemMiB) {
+          throw new UserError(
+            `mem-set ${mib} MiB is above ${e.name}'s mem-max of ${e.maxMemMiB} MiB; raise it with mem-max first`,
+          );
+        }
+        e.targetMiB = mib;
+        await this.xs.write(`/local/domain/${e.id}/memory/target`, String(mib * 1024));
+        this.logLine(`${e.name}: memory target ${mib} MiB`);
+        await this.changed(e);
+        return {
+          note:
+            mib === e.config.memoryMiB
+              ? undefined
+              : `the target is in xenstore (memory/target); ${e.name} has no balloon driver, so it keeps ${e.config.memoryMiB} MiB`,
+        };
+      }
+      case 'domain.vcpu-set': {
+        const e = this.find(a.dom);
+        const n = Number(a.count);
+        if (!Number.isInteger(n) || n < 1 || n > e.config.vcpus) {
+          throw new UserError(
+            `${e.name} was created with ${e.config.vcpus} vCPUs; vcpu-set takes 1 to ${e.config.vcpus}`,
+          );
+        }
+        for (let i = 0; i < e.config.vcpus; i++) {
+          await this.xs.write(`/local/domain/${e.id}/cpu/${i}/availability`, i < n ? 'online' : 'offline');
+        }
+        for (let i = 1; i < e.config.vcpus; i++) {
+          const reply = this.agentReply(e, 5000);
+          await e.handle.control(`cpu ${i} ${i < n ? 'online' : 'offline'}`);
+          const line = await reply;
+          if (!line.startsWith('ok ')) {
+            throw new UserError(
+              `${e.name}'s guest agent could not set cpu ${i} ${i < n ? 'online' : 'offline'} (${line})`,
+            );
+          }
+        }
+        e.onlineVcpus = n;
+        this.logLine(`${e.name}: ${n} vCPUs online`);
+        return this.changed(e);
+      }
+      case 'dmesg': {
+        const lines = [...this.log];
+        if (a.clear === true) this.log.length = 0;
+        return lines;
       }
       case 'domain.rename': {
         const e = this.find(a.dom);
@@ -366,6 +481,15 @@ export class Hostd {
           `hostd does not know the request '${op}'; the CLI and hostd may be from different versions`,
         );
     }
+  }
+
+  /** hostd's message log (domus dmesg), newest last, bounded. */
+  private readonly log: string[] = [];
+
+  logLine(msg: string): void {
+    const t = ((Date.now() - this.startedAtMs) / 1000).toFixed(3).padStart(12);
+    this.log.push(`(domus) [${t}] ${msg}`);
+    if (this.log.length > 2000) this.log.splice(0, this.log.length - 2000);
   }
 
   /** The switch of bridge `name`, made on first use. */
@@ -478,6 +602,9 @@ export class Hostd {
     );
     handle.onNetTx = (devid, frame) => e.ports[devid]?.send(frame);
     handle.onShutdown((reason, info, action) => {
+      this.logLine(
+        `domain ${info.id} (${e.name}) ${reason.kind}${reason.kind === 'poweroff' ? ` (code ${reason.code})` : ''}${reason.kind === 'crash' ? `: ${reason.detail}` : ''}; action ${action}`,
+      );
       e.shutdown = { kind: reason.kind };
       if (reason.kind === 'poweroff') e.shutdown.code = reason.code;
       if (reason.kind === 'crash') e.shutdown.detail = reason.detail;
@@ -489,6 +616,7 @@ export class Hostd {
     });
     void handle.gone.then((info) => {
       e.gone = true;
+      this.logLine(`domain ${info.id} (${e.name}) destroyed`);
       for (const p of e.ports) p.detach();
       void this.removeXenstore(e);
       const idx = this.entries.indexOf(e);
@@ -502,6 +630,9 @@ export class Hostd {
       if (action === 'restart') void this.writeXenstore(e);
     });
     const rec = this.record(e, await handle.info());
+    this.logLine(
+      `domain ${e.id} (${e.name}) created: ${cfg.memoryMiB} MiB, ${cfg.vcpus} vCPUs on pCPU ${rec.pcpu}`,
+    );
     this.broadcast(rec);
     return rec;
   }
@@ -579,6 +710,10 @@ export class Hostd {
       cpuSeconds: info.cpuMs / 1000,
       stealSeconds: info.stealMs / 1000,
       instructions: info.instructions,
+      blocked: info.blocked,
+      targetMiB: e.targetMiB,
+      maxMemMiB: e.maxMemMiB,
+      onlineVcpus: e.onlineVcpus,
       createdAtMs: e.createdAtMs,
       config: e.config,
     };

@@ -18,6 +18,7 @@ import type { BlockFile } from '../platform/node/block_file.ts';
 import { openDiskImage } from '../platform/node/disk_image.ts';
 import { attachJitToHart } from '../machine/jit/jit.ts';
 import { VirtioBlk } from '../machine/virtio/blk.ts';
+import { VirtioNet } from '../machine/virtio/net.ts';
 import { parseMac } from './net/ethernet.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
@@ -30,6 +31,8 @@ interface Resident {
   built: BuiltDomain;
   /** Disks hot-plugged by block-attach, by virtio slot. */
   plugged: Map<number, BlockFile>;
+  /** Network interfaces hot-plugged by network-attach: devid → virtio slot. */
+  netSlots: Map<number, number>;
 }
 
 export class PcpuServer {
@@ -106,6 +109,30 @@ export class PcpuServer {
           file.close();
           throw e;
         }
+      }
+      case 'net-attach': {
+        const r = this.get(m.domid);
+        const devid = r.built.nets.length;
+        const dom = r.domain;
+        const net = new VirtioNet({
+          mac: parseMac(m.mac),
+          onTransmit: (frame: Uint8Array) =>
+            this.post({ t: 'net-tx', domid: dom.id, devid, frame }, [frame.buffer as ArrayBuffer]),
+        });
+        const slot = r.built.plug(net);
+        r.built.nets.push(net);
+        r.netSlots.set(devid, slot);
+        return { devid, slot };
+      }
+      case 'net-detach': {
+        const r = this.get(m.domid);
+        const slot = r.netSlots.get(m.devid);
+        if (slot === undefined) {
+          throw new UserError(`domain ${r.domain.name} has no hot-plugged network interface ${m.devid}`);
+        }
+        r.built.unplug(slot);
+        r.netSlots.delete(m.devid);
+        return undefined;
       }
       case 'disk-detach': {
         const r = this.get(m.domid);
@@ -203,7 +230,7 @@ export class PcpuServer {
       for (const f of disks) f.close();
       throw e;
     }
-    const r: Resident = { domain: d, spec, disks, built, plugged: new Map() };
+    const r: Resident = { domain: d, spec, disks, built, plugged: new Map(), netSlots: new Map() };
     this.resident.set(d.id, r);
     d.onConsole = (bytes) => this.post({ t: 'console', domid: d.id, bytes }, [bytes.buffer as ArrayBuffer]);
     // The shutdown action runs after the current vCPU slice, outside the guest's SBI call.
@@ -276,6 +303,7 @@ export class PcpuServer {
       cpuMs,
       stealMs,
       instructions,
+      blocked: d.vcpus.every((v) => v.blocked),
       ...(d.shutdownReason && { shutdownReason: d.shutdownReason }),
     };
   }

@@ -53,6 +53,8 @@ export interface DomainInfo {
   stealMs: number;
   /** Guest instructions retired by all its vCPUs. */
   instructions: number;
+  /** Every vCPU is blocked (WFI, stopped): xl's `b` state. */
+  blocked: boolean;
   shutdownReason?: ShutdownReason;
 }
 
@@ -81,6 +83,10 @@ export type ToPcpu =
     }
   /** Unplugs the disk in virtio slot `slot` (block-detach). */
   | { t: 'disk-detach'; req: number; domid: number; slot: number }
+  /** Hot-plugs a network interface (network-attach); the reply is { devid, slot }. */
+  | { t: 'net-attach'; req: number; domid: number; mac: string }
+  /** Unplugs network interface `devid` (network-detach). */
+  | { t: 'net-detach'; req: number; domid: number; devid: number }
   | { t: 'pause' | 'unpause' | 'destroy'; req: number; domid: number }
   | { t: 'sched'; req: number; domid: number; weight?: number; cap?: number }
   | { t: 'list'; req: number }

@@ -42,6 +42,10 @@ class MemoryToolstack implements ToolstackPort {
       cpuSeconds: 0,
       stealSeconds: 0,
       instructions: 0,
+      blocked: false,
+      targetMiB: config.memoryMiB,
+      maxMemMiB: config.memoryMiB,
+      onlineVcpus: config.vcpus,
       createdAtMs: Date.now(),
       config,
     };

@@ -24,7 +24,10 @@ function onlyDomain(name: string, positionals: string[]): string {
 /** xl's state letters: r running, b blocked, p paused, s shutdown, c crashed, d dying. */
 function stateFlags(r: DomainRecord): string {
   const f = ['-', '-', '-', '-', '-', '-'];
-  if (r.state === 'running') f[0] = 'r';
+  if (r.state === 'running') {
+    if (r.blocked) f[1] = 'b';
+    else f[0] = 'r';
+  }
   if (r.state === 'paused') f[2] = 'p';
   if (r.state === 'shutdown')
     f[r.shutdown?.kind === 'crash' ? 4 : 3] = r.shutdown?.kind === 'crash' ? 'c' : 's';

@@ -78,6 +78,13 @@ export interface DomainRecord {
   cpuSeconds: number;
   stealSeconds: number;
   instructions: number;
+  /** Every vCPU is blocked (xl's `b`). */
+  blocked: boolean;
+  /** Memory target (mem-set) and maximum (mem-max), MiB. */
+  targetMiB: number;
+  maxMemMiB: number;
+  /** vCPUs online (vcpu-set). */
+  onlineVcpus: number;
   /** When the domain (this incarnation) was created, ms since the epoch. */
   createdAtMs: number;
   config: DomainConfig;
