@@ -74,7 +74,7 @@ test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', 
   // A new CLI call starts a new domusd, which finds the domain and its console.
   const again = domus('list');
   assert.equal(again.status, 0, again.stderr);
-  assert.match(again.stdout, /\nsurvivor +1 +64 +1 +r----- +\d+\.\d\n/);
+  assert.match(again.stdout, /\nsurvivor +1 +64 +1 +(r-----|-b----) +\d+\.\d\n/);
   assert.notEqual(pid('domusd'), domusdPid);
   assert.equal(pid('hostd'), hostdPid);
   assert.match(await scrollback(), /DOMUS-GUEST-READY/);
