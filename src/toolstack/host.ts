@@ -15,6 +15,7 @@ import { UserError } from '../common/errors.ts';
 import type { ShutdownReason } from '../hypervisor/domain.ts';
 import { MachineResources } from '../hypervisor/resources.ts';
 import { hostCores, spawnWorker, type WorkerLink } from '../platform/node/worker.ts';
+import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type {
   ClockSpec,
   DomainInfo,
@@ -48,10 +49,16 @@ class Pcpu {
   /** vCPUs of the domains placed here. */
   vcpus = 0;
   alive = true;
+  /** Frames from the switches for the domains here, sent in batches (net/frame_batch.ts). */
+  readonly netRx: FrameBatcher;
   constructor(
     readonly index: number,
     readonly link: WorkerLink,
-  ) {}
+  ) {
+    this.netRx = new FrameBatcher((m, transfer) => {
+      if (this.alive) link.post(m, transfer);
+    });
+  }
 }
 
 export class Host {
@@ -175,8 +182,19 @@ export class Host {
     this.cpus[pcpu]!.link.post(m, transfer);
   }
 
+  /** @internal Queues a frame (handed over) for interface `devid` of domain `domid` on `pcpu`. */
+  sendFrame(pcpu: number, domid: number, devid: number, frame: Uint8Array): void {
+    this.cpus[pcpu]!.netRx.push(domid, devid, frame);
+  }
+
   private wire(cpu: Pcpu): void {
     cpu.link.onMessage((raw) => {
+      if (isNetFrames(raw)) {
+        for (let i = 0; i < raw.frames.length; i++) {
+          this.handles.get(raw.domids[i]!)?.onNetTx(raw.devids[i]!, raw.frames[i]!);
+        }
+        return;
+      }
       const m = raw as FromPcpu;
       switch (m.t) {
         case 'ready':
@@ -284,9 +302,9 @@ export class DomainHandle {
   /** Lines the guest agent wrote on the control channel. */
   onControlLine: (line: string) => void = () => {};
 
-  /** Delivers a frame to network interface `devid`. */
+  /** Delivers a copy of `frame` to network interface `devid` (batched with others; see net/frame_batch.ts). */
   sendFrame(devid: number, frame: Uint8Array): void {
-    this.host.send(this.pcpu, { t: 'net-rx', domid: this.id, devid, frame });
+    this.host.sendFrame(this.pcpu, this.id, devid, frame.slice());
   }
 
   /** Sends a line to the guest agent; fails when none listens on the control channel. */

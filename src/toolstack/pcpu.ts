@@ -20,6 +20,7 @@ import { attachJitToHart } from '../machine/jit/jit.ts';
 import { VirtioBlk } from '../machine/virtio/blk.ts';
 import { VirtioNet } from '../machine/virtio/net.ts';
 import { parseMac } from './net/ethernet.ts';
+import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
 import type { DomainInfo, DomainSpec, FromPcpu, PcpuInit, ShutdownAction, ToPcpu } from './pcpu_protocol.ts';
@@ -39,6 +40,8 @@ export class PcpuServer {
   readonly hv: Hypervisor;
   private readonly resident = new Map<number, Resident>();
   private readonly done: Promise<void>;
+  /** Frames the domains here transmitted, on their way to the host's switches. */
+  private readonly netTx: FrameBatcher;
 
   constructor(
     private readonly link: WorkerLink,
@@ -47,7 +50,11 @@ export class PcpuServer {
     const clock: Clock =
       init.clock.kind === 'virtual' ? new VirtualClock() : new HostClock(init.clock.origin);
     this.hv = new Hypervisor({ resources: MachineResources.attach(init.machine), clock, pcpu: init.pcpu });
-    link.onMessage((m) => this.handle(m as ToPcpu));
+    this.netTx = new FrameBatcher((m, transfer) => link.post(m, transfer));
+    link.onMessage((m) => {
+      if (isNetFrames(m)) this.receiveFrames(m.domids, m.devids, m.frames);
+      else this.handle(m as ToPcpu);
+    });
     this.done = this.hv.run();
     this.post({ t: 'ready' });
   }
@@ -59,6 +66,14 @@ export class PcpuServer {
 
   private post(m: FromPcpu, transfer?: ArrayBuffer[]): void {
     this.link.post(m, transfer);
+  }
+
+  /** Frames from the host's switches for the domains' network interfaces. */
+  private receiveFrames(domids: number[], devids: number[], frames: Uint8Array[]): void {
+    for (let i = 0; i < frames.length; i++) {
+      this.resident.get(domids[i]!)?.built.nets[devids[i]!]?.receive(frames[i]!);
+    }
+    this.hv.kick();
   }
 
   private handle(m: ToPcpu): void {
@@ -116,8 +131,7 @@ export class PcpuServer {
         const dom = r.domain;
         const net = new VirtioNet({
           mac: parseMac(m.mac),
-          onTransmit: (frame: Uint8Array) =>
-            this.post({ t: 'net-tx', domid: dom.id, devid, frame }, [frame.buffer as ArrayBuffer]),
+          onTransmit: (frame: Uint8Array) => this.netTx.push(dom.id, devid, frame),
         });
         const slot = r.built.plug(net);
         r.built.nets.push(net);
@@ -219,8 +233,7 @@ export class PcpuServer {
         random,
         vifs: (spec.vifs ?? []).map((v, devid) => ({
           mac: parseMac(v.mac),
-          onTransmit: (frame: Uint8Array) =>
-            this.post({ t: 'net-tx', domid: domid(), devid, frame }, [frame.buffer as ArrayBuffer]),
+          onTransmit: (frame: Uint8Array) => this.netTx.push(domid(), devid, frame),
         })),
         onControlLine: (line) => this.post({ t: 'control-out', domid: domid(), line }),
       });

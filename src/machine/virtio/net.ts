@@ -18,9 +18,11 @@
  * dropped and the chain returned empty; with MRG_RXBUF a frame may span several chains, whose
  * number goes into `num_buffers`, and chains popped for a frame that still did not fit are held
  * for the next one. If the guest has no buffer posted the frame waits in a backlog of at most
- * `backlogFrames` (default 64) that is flushed when the guest posts buffers; past that, and
- * while the driver is not running or the link is down, frames are dropped and `receive`
- * returns false. Nothing is queued without bound.
+ * `backlogFrames` that is flushed when the guest posts buffers; past that, and while the
+ * driver is not running or the link is down, frames are dropped and `receive` returns false.
+ * Nothing is queued without bound. The default backlog (512 frames) is a TCP window's worth:
+ * a hosted device gets its frames in batches between the guest's time slices (see
+ * toolstack/net/frame_batch.ts), more than the receive ring holds when the guest falls behind.
  *
  * Re-entrancy: `onTransmit` may call `receive` on this or any other device (a switch delivering
  * a reply at once); the two queues are independent and no state is shared between the paths.
@@ -67,7 +69,7 @@ const ETH_P_8021Q = 0x8100;
 export const VIRTIO_NET_MAX_FRAME_BYTES = ETH_HLEN + VLAN_HLEN + VIRTIO_NET_MTU;
 
 const QUEUE_SIZE = 256;
-const DEFAULT_BACKLOG_FRAMES = 64;
+const DEFAULT_BACKLOG_FRAMES = 512;
 /** mac[6], status le16, max_virtqueue_pairs le16, mtu le16 (speed and duplex are not offered). */
 const CONFIG_BYTES = 12;
 
