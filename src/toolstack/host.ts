@@ -167,7 +167,7 @@ export class Host {
   }
 
   /** @internal */
-  request(cpu: Pcpu | number, m: Exclude<ToPcpu, { t: 'input' | 'net-rx' }>): Promise<unknown> {
+  request(cpu: Pcpu | number, m: Exclude<ToPcpu, { t: 'input' }>): Promise<unknown> {
     const c = typeof cpu === 'number' ? this.cpus[cpu]! : cpu;
     if (!c.alive) return Promise.reject(new Error(`pCPU ${c.index} has stopped`));
     const req = this.nextReq++;
@@ -210,9 +210,6 @@ export class Host {
         }
         case 'console':
           this.handles.get(m.domid)?.deliverConsole(m.bytes);
-          return;
-        case 'net-tx':
-          this.handles.get(m.domid)?.onNetTx(m.devid, m.frame);
           return;
         case 'control-out':
           this.handles.get(m.domid)?.onControlLine(m.line);

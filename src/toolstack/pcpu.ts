@@ -82,11 +82,6 @@ export class PcpuServer {
       this.hv.kick();
       return;
     }
-    if (m.t === 'net-rx') {
-      this.resident.get(m.domid)?.built.nets[m.devid]?.receive(m.frame);
-      this.hv.kick();
-      return;
-    }
     try {
       const value = this.request(m);
       this.post({ t: 'reply', req: m.req, value });
@@ -98,7 +93,7 @@ export class PcpuServer {
     this.hv.kick();
   }
 
-  private request(m: Exclude<ToPcpu, { t: 'input' | 'net-rx' }>): unknown {
+  private request(m: Exclude<ToPcpu, { t: 'input' }>): unknown {
     switch (m.t) {
       case 'control': {
         const r = this.get(m.domid);

@@ -21,7 +21,7 @@ export interface DomainSpec {
   cmdline: string;
   /** Disk images (raw or qcow2; probed when `format` is absent), opened by the pCPU that runs the domain. */
   disks?: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2' }[];
-  /** Network interfaces; their frames travel to the host's virtual switch as net-tx/net-rx messages. */
+  /** Network interfaces; their frames travel to and from the host's virtual switches in batches (net/frame_batch.ts). */
   vifs?: { mac: string }[];
   /** Translate the guest's hot code to WebAssembly (default off). */
   jit?: 'off' | 'on';
@@ -70,8 +70,6 @@ export interface PcpuInit {
 export type ToPcpu =
   | { t: 'create'; req: number; spec: DomainSpec }
   | { t: 'input'; domid: number; bytes: Uint8Array }
-  /** A frame from the virtual switch for network interface `devid` of a domain. */
-  | { t: 'net-rx'; domid: number; devid: number; frame: Uint8Array }
   /** A line for the guest agent on the domain's control channel; fails when no agent listens. */
   | { t: 'control'; req: number; domid: number; line: string }
   /** Hot-plugs a disk into a free virtio slot (block-attach); the reply is the slot index. */
@@ -99,8 +97,6 @@ export type FromPcpu =
   | { t: 'reply'; req: number; value?: unknown }
   | { t: 'fail'; req: number; message: string; user: boolean }
   | { t: 'console'; domid: number; bytes: Uint8Array }
-  /** A frame network interface `devid` of the domain transmitted. */
-  | { t: 'net-tx'; domid: number; devid: number; frame: Uint8Array }
   /** A line the guest agent wrote on the control channel. */
   | { t: 'control-out'; domid: number; line: string }
   | { t: 'shutdown'; domid: number; reason: ShutdownReason; info: DomainInfo; action: ShutdownAction }

@@ -372,9 +372,6 @@ export async function consoleSession(c: ControlConn, dom: string): Promise<numbe
       if (done) return;
       done = true;
       term.detach();
-      // A paused stdin that is a socket (a piped child's stdio, an ssh session) still holds
-      // the event loop; xl console returns at once on Ctrl-], so let go of it.
-      process.stdin.unref();
       resolve(0);
     };
     c.onEvent = (e) => {

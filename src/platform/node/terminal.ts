@@ -93,6 +93,8 @@ export function attachConsoleXl(opts: { send(bytes: Uint8Array): void; detach():
       process.off('exit', restore);
       restore();
       stdin.pause();
+      // A paused socket (piped stdin, ssh) would still keep the process alive.
+      stdin.unref?.();
     },
   };
 }
