@@ -233,8 +233,9 @@ export class PcpuServer {
         onControlLine: (line) => this.post({ t: 'control-out', domid: domid(), line }),
       });
       d = built.domain;
-      // SMP domains stay on the interpreter for now: with two vCPUs sharing a pCPU the JIT'd guest
-      // stalls in its boot (seen at the serial probe); single-vCPU domains run the JIT.
+      // SMP domains stay on the interpreter for now: with two vCPUs sharing a pCPU under the JIT,
+      // the guest boots but its user space sees corrupted memory (busybox: stack smashing, SIGSEGV
+      // on vCPU 1) — a cross-hart coherence bug in the hosted JIT, open in issue 7.
       if (spec.jit === 'on' && d.vcpus.length === 1) attachJitToHart(d.vcpus[0]!.hart, 'on');
     } catch (e) {
       for (const f of disks) f.close();
