@@ -31,7 +31,7 @@ export async function connectOrStart(
   }
   const logPath = join(runDir, `${what}.log`);
   const log = openSync(logPath, 'a');
-  const child = spawn(process.execPath, [...entry(program), ...args], {
+  const child = spawn(process.execPath, [...programArgs(program), ...args], {
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, DOMUS_RUN_DIR: runDir },
@@ -61,7 +61,7 @@ export type Program = 'domus' | 'domusd';
  * Node arguments that run `program`: the bundles side by side in dist/ (domus.mjs, domusd.mjs),
  * or, when this module runs from source, the TypeScript entries through tsx.
  */
-function entry(program: Program): string[] {
+export function programArgs(program: Program): string[] {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     const src = program === 'domus' ? '../cli/main.ts' : '../api/domusd_main.ts';

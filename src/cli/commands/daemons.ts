@@ -1,10 +1,13 @@
 /**
  * `domus hostd`: the hypervisor host process in the foreground (the CLI starts it detached on
  * first use, through domusd). Its partner, the management daemon, is its own program,
- * `domusd` (src/api/domusd_main.ts), because it also serves the XenAPI.
+ * `domusd` (src/api/domusd_main.ts), because it also serves the XenAPI; `domus daemon` runs that
+ * program in the foreground.
  */
+import { spawn } from 'node:child_process';
 import { UserError } from '../../common/errors.ts';
 import { Hostd } from '../../toolstack/hostd.ts';
+import { programArgs } from '../../toolstack/launcher.ts';
 import type { PortForward } from '../../toolstack/net/usernet.ts';
 import { ensureDir, runDir } from '../../toolstack/paths.ts';
 import { parseCommandArgs } from '../args.ts';
@@ -86,5 +89,23 @@ Domains keep running here when domusd or the CLI exits. The CLI starts it on fir
     });
     process.stderr.write(`hostd: pid ${process.pid}, listening on ${Hostd.socketPath(d.opts.runDir)}\n`);
     return untilSignal(() => d.close(), d.closed);
+  },
+});
+
+registerCommand({
+  name: 'daemon',
+  summary: 'run domusd, the management daemon (CLI server, state, XenAPI), in the foreground',
+  usage: `usage: domus daemon [--xenapi HOST:PORT|off] [--hostd-memory MiB]
+
+Runs domusd in the foreground (the same as the domusd program): the domus CLI's server, VM
+definitions and users in the state database, and the XenAPI (default 127.0.0.1:9363). It starts
+hostd when none runs. The CLI starts domusd on first use, so this is for running it by hand.
+`,
+  run(args) {
+    const child = spawn(process.execPath, [...programArgs('domusd'), ...args], { stdio: 'inherit' });
+    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+    process.on('SIGINT', forward('SIGINT'));
+    process.on('SIGTERM', forward('SIGTERM'));
+    return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 1)));
   },
 });
