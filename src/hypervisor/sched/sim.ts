@@ -14,6 +14,10 @@
  * pCPU sat idle while some runnable vCPU was waiting.
  */
 import type { SchedDomain, SchedOps, SchedVcpu } from './ops.ts';
+import { Xorshift32 as Rng } from '../../common/rng.ts';
+
+/** The seeded generator (common/rng.ts), under the name this module's users know. */
+export { Rng };
 
 /** Sleeps are drawn uniformly from [sleepMinMs, sleepMaxMs]. A hog has burstMs Infinity. */
 export interface Workload {
@@ -51,25 +55,6 @@ export interface SimOptions {
   seed: number;
   /** The longest gap between two `tick` calls; gaps are drawn from [tickMs / 2, tickMs]. */
   tickMs?: number;
-}
-
-/** A small seeded generator (xorshift32): deterministic and good enough for test schedules. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s / 0x1_0000_0000;
-  }
-  between(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.next();
-  }
 }
 
 const EPS = 1e-7;
@@ -233,7 +218,7 @@ export class Sim {
       if (round > 4 * this.pcpus.length + 4) throw new Error(`scheduler did not settle at t=${t}`);
       // Visit pCPUs in a random order: real pCPUs race.
       for (let i = order.length - 1; i > 0; i--) {
-        const j = Math.floor(this.rng.next() * (i + 1));
+        const j = this.rng.int(i + 1);
         [order[i], order[j]] = [order[j] as number, order[i] as number];
       }
       let changed = false;

@@ -22,6 +22,10 @@ import { disassemble } from '../isa/disasm.ts';
 import { Op } from '../isa/op.ts';
 import { MachineMemory } from '../memory.ts';
 import { Jit, type JitOptions } from './jit.ts';
+import { Xorshift32 as Rng } from '../../common/rng.ts';
+
+/** The seeded generator (common/rng.ts), under the name this module's users know. */
+export { Rng };
 
 const RAM = 0x8000_0000;
 const RAM_BYTES = 1 << 20;
@@ -50,31 +54,6 @@ const FREE = [
 ];
 /** Compressible free registers (x8..x15 minus the reserved ones). */
 const FREE_C = [10, 11, 12, 13, 14, 15];
-
-/** xorshift32: a small deterministic generator. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    let x = this.s;
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.s = x >>> 0;
-    return this.s;
-  }
-  int(n: number): number {
-    return this.next() % n;
-  }
-  pick<X>(a: readonly X[]): X {
-    return a[this.int(a.length)]!;
-  }
-  chance(p: number): boolean {
-    return this.next() / 4294967296 < p;
-  }
-}
 
 const ALU_R = [
   Op.ADD, Op.SUB, Op.SLL, Op.SLT, Op.SLTU, Op.XOR, Op.SRL, Op.SRA, Op.OR, Op.AND,

@@ -11,22 +11,9 @@
  * O_EXCL holding our pid and `close()` removes it; a lock whose pid no longer runs is stale and
  * taken over; a read-only open takes no lock but is refused while a live process holds one.
  */
-import {
-  closeSync,
-  fstatSync,
-  fsyncSync,
-  openSync,
-  readFileSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-  writevSync,
-} from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync, writevSync } from 'node:fs';
 import { UserError, isErrnoError } from '../../common/errors.ts';
-
-/** How long a lock file without a pid counts as being created rather than abandoned. */
-const FRESH_LOCK_MS = 5000;
+import { takeImageLock } from './image_lock.ts';
 
 export class ImageFile {
   readonly path: string;
@@ -67,7 +54,7 @@ export class ImageFile {
     }
     this.sizeBytes = st.size;
     try {
-      this.lock = takeLock(path, readOnly);
+      this.lock = takeImageLock(path, readOnly);
     } catch (e) {
       closeSync(this.fd);
       throw e;
@@ -120,91 +107,5 @@ export class ImageFile {
     this.fd = -1;
     this.lock?.release();
     this.lock = null;
-  }
-}
-
-/** Takes `<path>.lock` for a read-write open; checks that nobody holds it for a read-only one. */
-function takeLock(path: string, readOnly: boolean): { release(): void } | null {
-  const lockPath = `${path}.lock`;
-  const inUse = (owner: string) =>
-    new UserError(`disk image ${path} is in use by another Domus process (${owner}); stop that domain first`);
-  if (readOnly) {
-    const owner = liveOwner(lockPath);
-    if (owner !== null) throw inUse(owner);
-    return null;
-  }
-  for (let attempt = 0; ; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(lockPath, 'wx', 0o644);
-    } catch (e) {
-      if (!isErrnoError(e)) throw e;
-      if (e.code === 'EEXIST') {
-        const owner = liveOwner(lockPath);
-        if (owner !== null || attempt > 0) throw inUse(owner ?? `see ${lockPath}`);
-        removeIfPresent(lockPath); // stale: its owner is gone; one more try
-        continue;
-      }
-      if (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS') {
-        throw new UserError(
-          `disk image ${path} cannot be locked because ${lockPath} cannot be created; ` +
-            `make its directory writable or attach it with ,ro`,
-        );
-      }
-      throw e;
-    }
-    try {
-      writeSync(fd, `${process.pid}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    return {
-      release() {
-        // Only our own lock: one taken over from us as stale belongs to someone else now.
-        if (lockOwner(lockPath) === process.pid) removeIfPresent(lockPath);
-      },
-    };
-  }
-}
-
-function removeIfPresent(p: string): void {
-  try {
-    unlinkSync(p);
-  } catch (e) {
-    if (!(isErrnoError(e) && e.code === 'ENOENT')) throw e;
-  }
-}
-
-/** "pid N" if the lock's owner runs, a note if the lock is too young to hold a pid, else null. */
-function liveOwner(lockPath: string): string | null {
-  const pid = lockOwner(lockPath);
-  if (pid !== null) return isRunning(pid) ? `pid ${pid}` : null;
-  try {
-    const ageMs = Date.now() - statSync(lockPath).mtimeMs;
-    return ageMs < FRESH_LOCK_MS ? 'a process still creating its lock' : null;
-  } catch (e) {
-    if (isErrnoError(e) && e.code === 'ENOENT') return null;
-    throw e;
-  }
-}
-
-function lockOwner(lockPath: string): number | null {
-  let text: string;
-  try {
-    text = readFileSync(lockPath, 'utf8');
-  } catch (e) {
-    if (isErrnoError(e) && e.code === 'ENOENT') return null;
-    throw e;
-  }
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : null;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return isErrnoError(e) && e.code === 'EPERM'; // exists, someone else's: still in use
   }
 }

@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import { UserError } from '../../common/errors.ts';
 import { openQcow2 } from './qcow2.ts';
 import { ImageFile } from './qcow2_file.ts';
+import { Xorshift32 } from '../../common/rng.ts';
 
 const haveQemuImg = spawnSync('qemu-img', ['--version']).status === 0;
 const skip = haveQemuImg ? false : 'qemu-img is missing; install it with apt-get install qemu-utils';
@@ -37,17 +38,10 @@ function asRaw(path: string): Uint8Array {
   return new Uint8Array(readFileSync(raw));
 }
 
-/** Deterministic pseudo-random numbers (xorshift32). */
+/** Seeded integers in [0, n) (xorshift32). */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
+  const r = new Xorshift32(seed);
+  return (n) => r.int(n);
 }
 
 function pattern(bytes: number, seed: number): Uint8Array {
@@ -325,7 +319,10 @@ test('a second read-write open of the same image is refused while the first hold
   qemuImg('create', '-q', '-f', 'qcow2', path, '1M');
   const a = openQcow2(path, { readOnly: false });
   assert.throws(() => openQcow2(path, { readOnly: false }), userError(/is in use by another Domus process/));
-  assert.throws(() => openQcow2(path, { readOnly: true }), userError(/is in use by another Domus process/));
+  assert.throws(
+    () => openQcow2(path, { readOnly: true }),
+    userError(/is attached read-write by another Domus process/),
+  );
   a.close();
   openQcow2(path, { readOnly: false }).close();
 });
