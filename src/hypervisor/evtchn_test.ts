@@ -27,6 +27,7 @@ import type { Domain } from './domain.ts';
 import * as ev from './evtchn.ts';
 import { Hypervisor } from './hypervisor.ts';
 import { MachineResources } from './resources.ts';
+import { Xorshift32 } from '../common/rng.ts';
 
 function machine(domains: number): { hv: Hypervisor[]; d: Domain[] } {
   const resources = MachineResources.create({ memoryBytes: domains * (1 << 20) + (4 << 20), harts: 8 });
@@ -151,15 +152,10 @@ test('destroying a domain closes its ports: its peers’ ends become unbound', (
   assert.equal(ev.evtchn_send(hv[0]!, a.id, lp), -ESRCH);
 });
 
-/** xorshift32: the property tests' seeded randomness. */
+/** Seeded integers in [0, n) (xorshift32). */
 function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) % n;
-  };
+  const r = new Xorshift32(seed);
+  return (n) => r.int(n);
 }
 
 type MPort = { state: 'unbound' | 'inter' | 'ipi'; dom: number; port: number };
