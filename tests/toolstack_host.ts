@@ -100,3 +100,43 @@ export async function until<T>(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * A shell on a domain's console: `run` types a command and returns what it printed between two
+ * markers made by shell arithmetic (`M-B$((N+0))`), so the echo of the typed line never matches.
+ */
+export class GuestShell {
+  private marks = 0;
+
+  constructor(
+    readonly host: TestHost,
+    public dom: string,
+  ) {}
+
+  /** Waits for `re` in the console output after byte `from`. */
+  async waitFor(re: RegExp, ms: number, what: string, from = 0): Promise<RegExpExecArray> {
+    let text = '';
+    return until(
+      async () => {
+        text = await this.host.console(this.dom);
+        return re.exec(text.slice(from)) ?? undefined;
+      },
+      ms,
+      `${what} in ${this.dom}'s console; its tail:\n${text.slice(-2000)}`,
+    );
+  }
+
+  async run(cmd: string, ms = 60_000): Promise<string> {
+    const n = ++this.marks;
+    const before = (await this.host.console(this.dom)).length;
+    const c = await this.host.connect();
+    try {
+      const typed = `echo M-B$((${n}+0)); ${cmd}; echo M-E$((${n}+0))\n`;
+      await c.call('console.input', { dom: this.dom, data: Buffer.from(typed).toString('base64') });
+    } finally {
+      c.close();
+    }
+    const m = await this.waitFor(new RegExp(`M-B${n}\\r?\\n([^]*?)M-E${n}\\r?\\n`), ms, `"${cmd}"`, before);
+    return m[1]!.replace(/\r/g, '');
+  }
+}

@@ -7,6 +7,7 @@ import './commands/run_test.ts';
 import './commands/guest_verify.ts';
 import './commands/xl_create.ts';
 import './commands/xl_domains.ts';
+import './commands/xl_save.ts';
 import './commands/xl_devices.ts';
 import './commands/daemons.ts';
 import './commands/users.ts';

@@ -78,6 +78,11 @@ export class Domain implements SchedDomain {
   onShutdown: (reason: ShutdownReason) => void = () => {};
   /** Its paravirtual state (event channels, grant tables, shared_info), set by the hypervisor. */
   pv: PvDomain | undefined;
+  /**
+   * Guest time minus host time, in timebase ticks: every vCPU's htimedelta. 0 for a domain
+   * built here; a restored domain carries on from the guest time it was saved at (domain_state.ts).
+   */
+  timeOffsetTicks = 0;
   /** Frames of its own RAM mapped now, and the most it may have (XENMEM_*_reservation). */
   totPages = 0;
   readonly maxPages: number;

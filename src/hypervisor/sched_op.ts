@@ -70,7 +70,8 @@ export function schedOp(host: SchedHost, v: Vcpu, cmd: number, arg: number): num
       }
       const timeoutNs = s.u64(f.timeout);
       v.pollPorts = ports;
-      v.pollDeadline = timeoutNs > 0 ? timeoutNs / 100 : Infinity;
+      // The timeout is in the guest's system time (ns); deadlines are kept in host ticks.
+      v.pollDeadline = timeoutNs > 0 ? timeoutNs / 100 - v.domain.timeOffsetTicks : Infinity;
       v.pvBlock = 'poll';
       return 0;
     }

@@ -19,6 +19,7 @@ import { HS } from '../machine/hart/layout.ts';
 import type { MachineMemory } from '../machine/memory.ts';
 import { HartState } from './abi/sbi.ts';
 import type { Domain } from './domain.ts';
+import { writeTimeDelta } from './domain_state.ts';
 import type { SchedVcpu } from './sched/ops.ts';
 
 /** Exceptions a guest handles itself (hedeleg): everything but VS ecalls and the faults we emulate. */
@@ -96,6 +97,7 @@ export class Vcpu implements SchedVcpu {
     hostCsrWrite(h, Csr.pmpcfg0, 0x1fn);
     h.S[HS.VIRT] = 1;
     h.setPriv(Priv.S);
+    writeTimeDelta(this);
     this.timerDeadline = Infinity;
     this.staGpa = -1;
     this.pvBlock = 'none';

@@ -229,9 +229,9 @@ const SUPPORTED = new Set<number>([
   DOMUS_HYPERCALL_EID, // the hypercall extension (hypercall.ts): probing finds it
 ]);
 
-/** SBI set_timer: the deadline is in guest time (time + htimedelta = host time here). */
+/** SBI set_timer: the deadline is in guest time (time + htimedelta); kept in host time. */
 export function setTimer(v: Vcpu, guestTime: number): void {
-  v.timerDeadline = guestTime;
+  v.timerDeadline = guestTime - v.domain.timeOffsetTicks;
   v.retract(Irq.VSTIP);
 }
 

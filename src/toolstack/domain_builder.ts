@@ -52,7 +52,25 @@ export interface DomainConfig {
   vifs?: { mac: Uint8Array; onTransmit(frame: Uint8Array): void }[];
   /** Lines the guest agent writes on the control channel. */
   onControlLine?: (line: string) => void;
+  /**
+   * Restore: rebuild exactly these slots (a saved domain's `layout`) and load nothing — the
+   * saved memory, vCPUs and device states come afterwards; the domain stays paused.
+   */
+  layout?: SlotSpec[];
 }
+
+/**
+ * What a virtio slot holds, as save files record it: a disk (an index into the domain's disk
+ * list), the entropy device, the control channel, the virtio console, a network interface (by
+ * devid), or nothing.
+ */
+export type SlotSpec =
+  | { kind: 'empty' }
+  | { kind: 'blk'; disk: number }
+  | { kind: 'rng' }
+  | { kind: 'control' }
+  | { kind: 'console' }
+  | { kind: 'net'; devid: number };
 
 /** The name of the control channel's virtio-serial port, which the guest agent looks for. */
 export const CONTROL_PORT_NAME = 'org.domus.control';
@@ -81,8 +99,10 @@ export interface BuiltDomain {
   control: VirtioConsole;
   nets: VirtioNet[];
   slots: VirtioSlot[];
-  /** Puts a new device model into an empty slot; returns the slot index. */
-  plug(model: VirtioDeviceModel): number;
+  /** What each slot holds now. */
+  layout: SlotSpec[];
+  /** Puts a new device model (described by `spec`) into an empty slot; returns the slot index. */
+  plug(model: VirtioDeviceModel, spec: SlotSpec): number;
   /** Empties slot `index`. */
   unplug(index: number): void;
 }
@@ -94,21 +114,9 @@ export function slotDeviceName(index: number): string {
 
 /** Creates, loads and starts (unless `cfg.paused`) a domain from `cfg`. */
 export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
-  checkKernel(cfg.kernel, cfg.kernelName ?? 'image');
-  if (isElf(cfg.kernel)) {
-    throw new UserError(
-      `kernel ${cfg.kernelName ?? ''} is an ELF file; a hosted domain boots a Linux Image (arch/riscv/boot/Image)`,
-    );
-  }
   const kernelBase = GUEST_RAM_BASE + KERNEL_OFFSET;
   const initrdStart = kernelBase + Math.min(cfg.memoryBytes / 2, 128 * 1024 * 1024);
-  const needed =
-    (cfg.initrd ? initrdStart + cfg.initrd.length : kernelBase + cfg.kernel.length) - GUEST_RAM_BASE;
-  if (needed + (4 << 20) > cfg.memoryBytes) {
-    throw new UserError(
-      `domain ${cfg.name}: kernel and initrd do not fit in ${cfg.memoryBytes >> 20} MiB; give it at least ${Math.ceil(needed / (1 << 20)) + 8} MiB`,
-    );
-  }
+  if (!cfg.layout) checkFits(cfg, kernelBase, initrdStart);
   const d = hv.createDomain({
     name: cfg.name,
     memoryBytes: cfg.memoryBytes,
@@ -119,29 +127,29 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
   try {
     const hvc = /(^|\s)console=hvc0(\s|,|$)/.test(cfg.cmdline) && !cfg.virtioConsole;
     d.consoleKind = hvc ? 'sbi' : 'uart';
-    load(d, kernelBase, cfg.kernel, 'kernel');
-    let initrd: { start: number; end: number } | undefined;
-    if (cfg.initrd) {
-      load(d, initrdStart, cfg.initrd, 'initrd');
-      initrd = { start: initrdStart, end: initrdStart + cfg.initrd.length };
+    let dtbAddr = 0;
+    if (!cfg.layout) {
+      load(d, kernelBase, cfg.kernel, 'kernel');
+      let initrd: { start: number; end: number } | undefined;
+      if (cfg.initrd) {
+        load(d, initrdStart, cfg.initrd, 'initrd');
+        initrd = { start: initrdStart, end: initrdStart + cfg.initrd.length };
+      }
+      const seed = new Uint8Array(32);
+      cfg.random(seed);
+      const dtb = buildGuestFdt({
+        vcpus: cfg.vcpus,
+        memoryBytes: cfg.memoryBytes,
+        cmdline: cfg.cmdline,
+        ...(initrd && { initrd }),
+        stdout: hvc ? 'sbi' : 'uart',
+        rngSeed: seed,
+      });
+      const end = GUEST_RAM_BASE + cfg.memoryBytes;
+      dtbAddr = Math.floor((end - dtb.length) / (2 << 20)) * (2 << 20);
+      load(d, dtbAddr, dtb, 'device tree');
     }
-    const seed = new Uint8Array(32);
-    cfg.random(seed);
-    const dtb = buildGuestFdt({
-      vcpus: cfg.vcpus,
-      memoryBytes: cfg.memoryBytes,
-      cmdline: cfg.cmdline,
-      ...(initrd && { initrd }),
-      stdout: hvc ? 'sbi' : 'uart',
-      rngSeed: seed,
-    });
-    const end = GUEST_RAM_BASE + cfg.memoryBytes;
-    const dtbAddr = Math.floor((end - dtb.length) / (2 << 20)) * (2 << 20);
-    load(d, dtbAddr, dtb, 'device tree');
 
-    const models: VirtioDeviceModel[] = [];
-    for (const disk of cfg.disks ?? []) models.push(new VirtioBlk(disk));
-    models.push(new VirtioRng(cfg.random));
     let partial = '';
     const control = new VirtioConsole({
       console: false,
@@ -160,38 +168,69 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
         },
       ],
     });
-    models.push(control);
-    if (cfg.virtioConsole) {
-      const con = new VirtioConsole((bytes) => d.consoleWrite(bytes));
-      models.push(con);
-      d.virtioConsole = con;
-    }
+    const con = cfg.virtioConsole ? new VirtioConsole((bytes) => d.consoleWrite(bytes)) : undefined;
+    if (con) d.virtioConsole = con;
     const nets = (cfg.vifs ?? []).map((v) => new VirtioNet({ mac: v.mac, onTransmit: v.onTransmit }));
-    models.push(...nets);
-    if (models.length > GUEST_VIRTIO_SLOTS) {
+    const disks = cfg.disks ?? [];
+    const layout: SlotSpec[] = cfg.layout ? [...cfg.layout] : defaultLayout(disks.length, !!con, nets.length);
+    if (layout.length > GUEST_VIRTIO_SLOTS) {
       throw new UserError(
-        `domain ${cfg.name} asks for ${models.length} virtio devices; a domain has ${GUEST_VIRTIO_SLOTS} slots`,
+        `domain ${cfg.name} asks for ${layout.length} virtio devices; a domain has ${GUEST_VIRTIO_SLOTS} slots`,
       );
     }
+    while (layout.length < GUEST_VIRTIO_SLOTS) layout.push({ kind: 'empty' });
+    const modelOf = (spec: SlotSpec): VirtioDeviceModel | null => {
+      switch (spec.kind) {
+        case 'empty':
+          return null;
+        case 'blk': {
+          const disk = disks[spec.disk];
+          if (!disk)
+            throw new UserError(
+              `domain ${cfg.name}: a virtio slot names disk ${spec.disk}, which it does not have`,
+            );
+          return new VirtioBlk(disk);
+        }
+        case 'rng':
+          return new VirtioRng(cfg.random);
+        case 'control':
+          return control;
+        case 'console':
+          if (!con) throw new UserError(`domain ${cfg.name}: a virtio slot holds a console it was not given`);
+          return con;
+        case 'net': {
+          const net = nets[spec.devid];
+          if (!net)
+            throw new UserError(
+              `domain ${cfg.name}: a virtio slot names network interface ${spec.devid}, which it does not have`,
+            );
+          return net;
+        }
+      }
+    };
     const mmio = (i: number, model: VirtioDeviceModel | null) =>
       new VirtioMmio(model, d.memory, d.irqLine(1 + i));
     const slots: VirtioSlot[] = [];
     for (let i = 0; i < GUEST_VIRTIO_SLOTS; i++) {
-      const slot = new VirtioSlot(`virtio${i}`, mmio(i, models[i] ?? null));
+      const slot = new VirtioSlot(`virtio${i}`, mmio(i, modelOf(layout[i]!)));
       slots.push(slot);
       d.registerIoreq(GUEST_VIRTIO_BASE + i * 0x1000, slot);
     }
-    d.vcpus[0]!.start(kernelBase >>> 0, 0, dtbAddr);
-    if (!cfg.paused) hv.unpause(d);
+    if (!cfg.layout) {
+      d.vcpus[0]!.start(kernelBase >>> 0, 0, dtbAddr);
+      if (!cfg.paused) hv.unpause(d);
+    }
     return {
       domain: d,
       control,
       nets,
       slots,
-      plug(model) {
+      layout,
+      plug(model, spec) {
         const i = slots.findIndex((s) => s.empty);
         if (i < 0) throw new UserError(`domain ${cfg.name} has no free virtio slot; detach a device first`);
         slots[i]!.current = mmio(i, model);
+        layout[i] = spec;
         return i;
       },
       unplug(index) {
@@ -199,11 +238,38 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
         if (!slot || slot.empty)
           throw new UserError(`domain ${cfg.name} has no device in virtio slot ${index}`);
         slot.current = mmio(index, null);
+        layout[index] = { kind: 'empty' };
       },
     };
   } catch (e) {
     hv.destroyDomain(d);
     throw e;
+  }
+}
+
+/** The slots of a new domain, in order: disks, entropy, control, the optional console, network interfaces. */
+function defaultLayout(disks: number, console: boolean, nets: number): SlotSpec[] {
+  const layout: SlotSpec[] = [];
+  for (let i = 0; i < disks; i++) layout.push({ kind: 'blk', disk: i });
+  layout.push({ kind: 'rng' }, { kind: 'control' });
+  if (console) layout.push({ kind: 'console' });
+  for (let i = 0; i < nets; i++) layout.push({ kind: 'net', devid: i });
+  return layout;
+}
+
+function checkFits(cfg: DomainConfig, kernelBase: number, initrdStart: number): void {
+  checkKernel(cfg.kernel, cfg.kernelName ?? 'image');
+  if (isElf(cfg.kernel)) {
+    throw new UserError(
+      `kernel ${cfg.kernelName ?? ''} is an ELF file; a hosted domain boots a Linux Image (arch/riscv/boot/Image)`,
+    );
+  }
+  const needed =
+    (cfg.initrd ? initrdStart + cfg.initrd.length : kernelBase + cfg.kernel.length) - GUEST_RAM_BASE;
+  if (needed + (4 << 20) > cfg.memoryBytes) {
+    throw new UserError(
+      `domain ${cfg.name}: kernel and initrd do not fit in ${cfg.memoryBytes >> 20} MiB; give it at least ${Math.ceil(needed / (1 << 20)) + 8} MiB`,
+    );
   }
 }
 

@@ -22,6 +22,7 @@ import type {
   DomainSpec,
   FromPcpu,
   PcpuInit,
+  SaveSnapshot,
   ShutdownAction,
   ToPcpu,
 } from './pcpu_protocol.ts';
@@ -167,13 +168,17 @@ export class Host {
   }
 
   /** @internal */
-  request(cpu: Pcpu | number, m: Exclude<ToPcpu, { t: 'input' }>): Promise<unknown> {
+  request(
+    cpu: Pcpu | number,
+    m: Exclude<ToPcpu, { t: 'input' }>,
+    transfer?: ArrayBuffer[],
+  ): Promise<unknown> {
     const c = typeof cpu === 'number' ? this.cpus[cpu]! : cpu;
     if (!c.alive) return Promise.reject(new Error(`pCPU ${c.index} has stopped`));
     const req = this.nextReq++;
     return new Promise((resolve, reject) => {
       c.pending.set(req, { resolve, reject });
-      c.link.post({ ...m, req });
+      c.link.post({ ...m, req }, transfer);
     });
   }
 
@@ -362,6 +367,43 @@ export class DomainHandle {
       gpa,
       length,
     })) as Uint8Array;
+  }
+
+  /** Pauses the domain for a save and returns its state (save_restore.ts reads its RAM). */
+  async saveBegin(): Promise<SaveSnapshot> {
+    return (await this.host.request(this.pcpu, { t: 'save-begin', req: 0, domid: this.id })) as SaveSnapshot;
+  }
+
+  /** Ends a save: the domain carries on (`resume`) or is destroyed. */
+  async saveEnd(outcome: 'resume' | 'destroy'): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'save-end', req: 0, domid: this.id, outcome });
+  }
+
+  /** Loads saved pages into a domain created for a restore (`data` is handed over). */
+  async restorePages(gfns: number[], data: Uint8Array, zero: number[], absent: number[]): Promise<void> {
+    await this.host.request(
+      this.pcpu,
+      { t: 'restore-pages', req: 0, domid: this.id, gfns, data, zero, absent },
+      [data.buffer as ArrayBuffer],
+    );
+  }
+
+  /** Loads the saved vCPU, hypervisor and device states and starts the domain unless `paused`. */
+  async restoreFinish(
+    vcpus: Uint8Array[],
+    hypervisor: unknown,
+    devices: { name: string; state: unknown }[],
+    paused: boolean,
+  ): Promise<void> {
+    await this.host.request(this.pcpu, {
+      t: 'restore-finish',
+      req: 0,
+      domid: this.id,
+      vcpus,
+      hypervisor,
+      devices,
+      paused,
+    });
   }
 
   /** Destroys the domain (whatever it is doing) and returns its final counters. */

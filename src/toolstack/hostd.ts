@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { UserError } from '../common/errors.ts';
 import { hostCores } from '../platform/node/worker.ts';
@@ -20,6 +20,7 @@ import { ControlConn } from './control/conn.ts';
 import type { DomainConfig, DomainRecord, HostInfo } from './control/protocol.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle, type DomainInfo } from './host.ts';
 import { slotDeviceName } from './domain_builder.ts';
+import { openSaveFile, saveDomain, type RestoreSource, type SaveResult } from './save_restore.ts';
 import { formatMac, randomXenMac } from './net/ethernet.ts';
 import { UserNet, type PortForward } from './net/usernet.ts';
 import { VSwitch, type SwitchPort } from './net/vswitch.ts';
@@ -68,6 +69,9 @@ interface Args {
   memoryMiB?: unknown;
   count?: unknown;
   clear?: unknown;
+  path?: unknown;
+  keep?: unknown;
+  paused?: unknown;
 }
 
 /** A domain hostd keeps, across restarts (on_reboot = restart gives it a new id). */
@@ -244,6 +248,10 @@ export class Hostd {
         return null;
       case 'domain.create':
         return this.create(a.config as DomainConfig);
+      case 'domain.save':
+        return this.save(this.find(a.dom), String(a.path ?? ''), a.keep === true);
+      case 'domain.restore':
+        return this.restore(String(a.path ?? ''), a.paused === true);
       case 'domain.list':
         return this.list();
       case 'domain.get':
@@ -546,7 +554,7 @@ export class Hostd {
     return e;
   }
 
-  private async create(cfg: DomainConfig): Promise<DomainRecord> {
+  private async create(cfg: DomainConfig, restore?: RestoreSource<DomainConfig>): Promise<DomainRecord> {
     checkName(cfg.name);
     if (this.entries.some((e) => !e.gone && e.name === cfg.name)) {
       throw new UserError(`a domain named ${cfg.name} already exists; pick another name or destroy it first`);
@@ -569,16 +577,36 @@ export class Hostd {
           `are free; lower memory or restart hostd with a larger --memory`,
       );
     }
+    // A restored domain needs its kernel only to reboot (as xl re-reads it then); without it, a
+    // reboot fails with the kernel's name.
+    const kernel = (): Uint8Array => {
+      if (!restore) return maybeGunzip(read('kernel', cfg.kernel));
+      try {
+        return maybeGunzip(readFileSync(cfg.kernel));
+      } catch {
+        return new Uint8Array(0);
+      }
+    };
+    const ramdisk = (path: string): Uint8Array | undefined => {
+      if (!restore) return read('ramdisk', path);
+      try {
+        return readFileSync(path);
+      } catch {
+        return undefined;
+      }
+    };
+    const initrd = cfg.ramdisk !== undefined ? ramdisk(cfg.ramdisk) : undefined;
+    const disks = restore ? restore.saved.disks : (cfg.disks ?? []);
     const handle = await this.host.createDomain({
       name: cfg.name,
       memoryBytes,
       vcpus: cfg.vcpus,
       // A gzipped Image is unpacked here, as xl's domain builder does for compressed kernels.
-      kernel: maybeGunzip(read('kernel', cfg.kernel)),
+      kernel: kernel(),
       kernelName: cfg.kernel,
-      ...(cfg.ramdisk !== undefined && { initrd: read('ramdisk', cfg.ramdisk) }),
+      ...(initrd && { initrd }),
       cmdline: cfg.cmdline,
-      disks: (cfg.disks ?? []).map((d) => ({
+      disks: disks.map((d) => ({
         path: d.path,
         readOnly: d.readOnly,
         ...(d.format !== undefined && { format: d.format }),
@@ -592,6 +620,7 @@ export class Hostd {
       onPoweroff: cfg.onPoweroff ?? 'destroy',
       onReboot: cfg.onReboot ?? 'restart',
       onCrash: cfg.onCrash ?? 'destroy',
+      ...(restore && { restore: { layout: restore.saved.layout } }),
     });
     const e = new Entry(handle, cfg.name, cfg.uuid ?? randomUUID(), cfg, Date.now());
     this.entries.push(e);
@@ -625,6 +654,14 @@ export class Hostd {
       for (const c of e.subscribers)
         c.emit({ ev: 'domain', record: { ...this.record(e, info), state: 'gone' } });
     });
+    if (restore) {
+      try {
+        await restore.load(handle, cfg.paused === true);
+      } catch (err) {
+        await handle.destroy();
+        throw err;
+      }
+    }
     await this.writeXenstore(e);
     handle.onShutdown((_r, _info, action) => {
       if (action === 'restart') void this.writeXenstore(e);
@@ -635,6 +672,57 @@ export class Hostd {
     );
     this.broadcast(rec);
     return rec;
+  }
+
+  /** `domus save`: the domain's state to `path` (save_restore.ts); destroys it unless `keep`. */
+  private async save(e: Entry, path: string, keep: boolean): Promise<SaveResult> {
+    if (!isAbsolute(path)) throw new UserError(`save file ${path} is not an absolute path; give a full path`);
+    this.logLine(`domain ${e.id} (${e.name}) saving to ${path}`);
+    const r = await saveDomain({
+      handle: e.handle,
+      resources: this.host.resources,
+      uuid: e.uuid,
+      path,
+      keep,
+      configOf: (snap) => {
+        const cfg: DomainConfig = { ...e.config, name: e.name };
+        delete cfg.paused;
+        delete cfg.pcpu;
+        const vdevs = new Map<string, string>();
+        for (const d of [...(e.config.disks ?? []), ...e.plugged.values()])
+          if (d.vdev) vdevs.set(d.path, d.vdev);
+        cfg.disks = snap.disks.map((d) => ({ ...d, ...(vdevs.has(d.path) && { vdev: vdevs.get(d.path)! }) }));
+        cfg.vifs = snap.macs.map((mac, devid) => ({
+          mac,
+          bridge: e.config.vifs?.[devid]?.bridge ?? e.hotVifs.get(devid)?.bridge ?? DEFAULT_BRIDGE,
+        }));
+        cfg.uuid = e.uuid;
+        return cfg;
+      },
+    });
+    this.logLine(
+      `domain ${e.id} (${e.name}) saved: ${r.pages} pages with data, ${r.zeroPages} zero, ${r.bytes} bytes in ${Math.round(r.ms)} ms`,
+    );
+    return r;
+  }
+
+  /** `domus restore`: a domain from a save file, started unless `paused`. */
+  private async restore(path: string, paused: boolean): Promise<DomainRecord> {
+    if (!isAbsolute(path)) throw new UserError(`save file ${path} is not an absolute path; give a full path`);
+    const src = await openSaveFile<DomainConfig>(path);
+    try {
+      const cfg: DomainConfig = { ...src.saved.domain, name: src.name, uuid: src.uuid, paused };
+      if (cfg.memoryMiB * MiB !== src.memoryBytes || cfg.vcpus !== src.vcpus) {
+        throw new UserError(
+          `save file ${path} disagrees with itself about memory or vCPUs; it cannot be restored`,
+        );
+      }
+      const rec = await this.create(cfg, src);
+      this.logLine(`domain ${rec.id} (${rec.name}) restored from ${path}`);
+      return rec;
+    } finally {
+      src.close();
+    }
   }
 
   /**

@@ -23,17 +23,34 @@ import { parseMac } from './net/ethernet.ts';
 import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
-import type { DomainInfo, DomainSpec, FromPcpu, PcpuInit, ShutdownAction, ToPcpu } from './pcpu_protocol.ts';
+import { beginSave, finishRestore, restorePages } from './domain_save.ts';
+import type {
+  DiskSpec,
+  DomainInfo,
+  DomainSpec,
+  FromPcpu,
+  PcpuInit,
+  ShutdownAction,
+  ToPcpu,
+} from './pcpu_protocol.ts';
 
 interface Resident {
   domain: Domain;
   spec: DomainSpec;
+  /** Open disk files: the configured ones, then each hot-plugged one, in `diskSpecs` order (closed ones stay). */
   disks: BlockFile[];
+  diskSpecs: DiskSpec[];
   built: BuiltDomain;
   /** Disks hot-plugged by block-attach, by virtio slot. */
   plugged: Map<number, BlockFile>;
   /** Network interfaces hot-plugged by network-attach: devid → virtio slot. */
   netSlots: Map<number, number>;
+  /** MACs of its network interfaces, by devid. */
+  macs: string[];
+  /** Held still for a save: no network frames or console input reach it. */
+  frozen: boolean;
+  /** Whether it was paused when the save began. */
+  wasPaused: boolean;
 }
 
 export class PcpuServer {
@@ -71,14 +88,16 @@ export class PcpuServer {
   /** Frames from the host's switches for the domains' network interfaces. */
   private receiveFrames(domids: number[], devids: number[], frames: Uint8Array[]): void {
     for (let i = 0; i < frames.length; i++) {
-      this.resident.get(domids[i]!)?.built.nets[devids[i]!]?.receive(frames[i]!);
+      const r = this.resident.get(domids[i]!);
+      if (r && !r.frozen) r.built.nets[devids[i]!]?.receive(frames[i]!);
     }
     this.hv.kick();
   }
 
   private handle(m: ToPcpu): void {
     if (m.t === 'input') {
-      this.resident.get(m.domid)?.domain.sendConsoleInput(m.bytes);
+      const r = this.resident.get(m.domid);
+      if (r && !r.frozen) r.domain.sendConsoleInput(m.bytes);
       this.hv.kick();
       return;
     }
@@ -112,8 +131,10 @@ export class PcpuServer {
           ...(m.disk.format !== undefined && { format: m.disk.format }),
         });
         try {
-          const slot = r.built.plug(new VirtioBlk(file));
+          const slot = r.built.plug(new VirtioBlk(file), { kind: 'blk', disk: r.diskSpecs.length });
           r.plugged.set(slot, file);
+          r.disks.push(file);
+          r.diskSpecs.push({ ...m.disk });
           return slot;
         } catch (e) {
           file.close();
@@ -128,8 +149,9 @@ export class PcpuServer {
           mac: parseMac(m.mac),
           onTransmit: (frame: Uint8Array) => this.netTx.push(dom.id, devid, frame),
         });
-        const slot = r.built.plug(net);
+        const slot = r.built.plug(net, { kind: 'net', devid });
         r.built.nets.push(net);
+        r.macs.push(m.mac);
         r.netSlots.set(devid, slot);
         return { devid, slot };
       }
@@ -181,6 +203,33 @@ export class PcpuServer {
         }
         return buf;
       }
+      case 'save-begin': {
+        const r = this.get(m.domid);
+        if (r.frozen)
+          throw new UserError(`domain ${r.domain.name} is being saved already; wait for that to end`);
+        const snap = beginSave(this.hv, r);
+        r.frozen = true;
+        r.wasPaused = snap.wasPaused;
+        return snap;
+      }
+      case 'save-end': {
+        const r = this.get(m.domid);
+        r.frozen = false;
+        if (m.outcome === 'destroy') return this.destroy(r);
+        if (!r.wasPaused) this.hv.unpause(r.domain);
+        return undefined;
+      }
+      case 'restore-pages':
+        restorePages(this.get(m.domid).domain, m.gfns, m.data, m.zero, m.absent);
+        return undefined;
+      case 'restore-finish': {
+        const r = this.get(m.domid);
+        finishRestore(this.hv, r.domain, r.built, m.vcpus, m.hypervisor, m.devices);
+        if (r.spec.jit === 'on' && r.domain.vcpus.length === 1)
+          attachJitToHart(r.domain.vcpus[0]!.hart, 'on');
+        if (!m.paused) this.hv.unpause(r.domain);
+        return undefined;
+      }
       case 'stop':
         for (const r of [...this.resident.values()]) this.destroy(r);
         this.hv.stopRunning();
@@ -231,17 +280,29 @@ export class PcpuServer {
           onTransmit: (frame: Uint8Array) => this.netTx.push(domid(), devid, frame),
         })),
         onControlLine: (line) => this.post({ t: 'control-out', domid: domid(), line }),
+        ...(spec.restore && { layout: spec.restore.layout }),
       });
       d = built.domain;
       // SMP domains stay on the interpreter for now: with two vCPUs sharing a pCPU under the JIT,
       // the guest boots but its user space sees corrupted memory (busybox: stack smashing, SIGSEGV
       // on vCPU 1) — a cross-hart coherence bug in the hosted JIT, open in issue 7.
-      if (spec.jit === 'on' && d.vcpus.length === 1) attachJitToHart(d.vcpus[0]!.hart, 'on');
+      if (spec.jit === 'on' && d.vcpus.length === 1 && !spec.restore) attachJitToHart(d.vcpus[0]!.hart, 'on');
     } catch (e) {
       for (const f of disks) f.close();
       throw e;
     }
-    const r: Resident = { domain: d, spec, disks, built, plugged: new Map(), netSlots: new Map() };
+    const r: Resident = {
+      domain: d,
+      spec,
+      disks,
+      diskSpecs: (spec.disks ?? []).map((x) => ({ ...x })),
+      built,
+      plugged: new Map(),
+      netSlots: new Map(),
+      macs: (spec.vifs ?? []).map((v) => v.mac),
+      frozen: false,
+      wasPaused: false,
+    };
     this.resident.set(d.id, r);
     d.onConsole = (bytes) => this.post({ t: 'console', domid: d.id, bytes }, [bytes.buffer as ArrayBuffer]);
     // The shutdown action runs after the current vCPU slice, outside the guest's SBI call.
@@ -266,7 +327,9 @@ export class PcpuServer {
     }
     const info = this.destroy(r, false);
     try {
-      const d = this.create(spec);
+      const fresh: DomainSpec = { ...spec };
+      delete fresh.restore;
+      const d = this.create(fresh);
       this.post({ t: 'restarted', domid: oldId, newId: d.id });
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
@@ -285,7 +348,6 @@ export class PcpuServer {
     d.flushConsole();
     this.hv.destroyDomain(d);
     for (const f of r.disks) f.close();
-    for (const f of r.plugged.values()) f.close();
     this.resident.delete(d.id);
     const info = this.info(d);
     info.state = 'dying';

@@ -6,6 +6,14 @@
  */
 import type { MachineHandle } from '../hypervisor/resources.ts';
 import type { ShutdownReason } from '../hypervisor/domain.ts';
+import type { SlotSpec } from './domain_builder.ts';
+
+/** A disk image of a domain: raw or qcow2 (probed when `format` is absent). */
+export interface DiskSpec {
+  path: string;
+  readOnly: boolean;
+  format?: 'raw' | 'qcow2';
+}
 
 /** What to do when a guest powers off, reboots or crashes (xl.cfg on_poweroff/on_reboot/on_crash). */
 export type ShutdownAction = 'destroy' | 'restart' | 'preserve';
@@ -20,7 +28,7 @@ export interface DomainSpec {
   initrd?: Uint8Array;
   cmdline: string;
   /** Disk images (raw or qcow2; probed when `format` is absent), opened by the pCPU that runs the domain. */
-  disks?: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2' }[];
+  disks?: DiskSpec[];
   /** Network interfaces; their frames travel to and from the host's virtual switches in batches (net/frame_batch.ts). */
   vifs?: { mac: string }[];
   /** Translate the guest's hot code to WebAssembly (default off). */
@@ -34,8 +42,34 @@ export interface DomainSpec {
   onPoweroff?: ShutdownAction;
   onReboot?: ShutdownAction;
   onCrash?: ShutdownAction;
+  /**
+   * Restore: build these virtio slots (blk slots index `disks`, net slots index `vifs`), load
+   * nothing and leave the domain paused for `restore-pages` and `restore-finish`.
+   */
+  restore?: { layout: SlotSpec[] };
 }
 
+/**
+ * A paused domain's state for `domus save` (the reply to `save-begin`): the pCPU stopped it and
+ * holds its devices still; the host reads RAM from the shared machine memory through `mfns`.
+ */
+export interface SaveSnapshot {
+  /** Whether the domain was paused before the save (it is left so on resume). */
+  wasPaused: boolean;
+  baseGfn: number;
+  /** For each GFN from baseGfn: the machine frame holding its RAM, or -1 (not populated). */
+  mfns: Int32Array;
+  /** Each vCPU's context (VCPU_CONTEXT_BYTES). */
+  vcpus: Uint8Array[];
+  hypervisor: unknown;
+  devices: { name: string; state: unknown }[];
+  /** The virtio slots, indexing `disks` and the network interfaces by devid. */
+  layout: SlotSpec[];
+  /** Every disk the domain has had (configured, then hot-plugged), in index order. */
+  disks: DiskSpec[];
+  /** MACs of its network interfaces, by devid. */
+  macs: string[];
+}
 export type DomainRunState = 'running' | 'paused' | 'shutdown' | 'dying';
 
 /** A domain as `xl list` sees it, plus scheduling and execution counters. */
@@ -90,7 +124,31 @@ export type ToPcpu =
   | { t: 'list'; req: number }
   /** Reads guest memory (the toolstack's foreign mapping, for tests and introspection). */
   | { t: 'peek'; req: number; domid: number; gpa: number; length: number }
-  | { t: 'stop'; req: number };
+  | { t: 'stop'; req: number }
+  /** Pauses the domain, holds its devices still, flushes its disks; the reply is a SaveSnapshot. */
+  | { t: 'save-begin'; req: number; domid: number }
+  /** Ends a save: `resume` lets the domain carry on as before, `destroy` destroys it. */
+  | { t: 'save-end'; req: number; domid: number; outcome: 'resume' | 'destroy' }
+  /** Fills RAM of a domain created with `spec.restore`: `data` holds a page for each of `gfns`; `zero` pages are zero-filled and `absent` ones unpopulated. */
+  | {
+      t: 'restore-pages';
+      req: number;
+      domid: number;
+      gfns: number[];
+      data: Uint8Array;
+      zero: number[];
+      absent: number[];
+    }
+  /** Loads the vCPUs, hypervisor and device states and (unless `paused`) starts the domain. */
+  | {
+      t: 'restore-finish';
+      req: number;
+      domid: number;
+      vcpus: Uint8Array[];
+      hypervisor: unknown;
+      devices: { name: string; state: unknown }[];
+      paused: boolean;
+    };
 
 export type FromPcpu =
   | { t: 'ready' }

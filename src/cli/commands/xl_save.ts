@@ -1,0 +1,90 @@
+/**
+ * xl's save and restore: `domus save [-c] <domain> <file>` writes the domain's state to a file
+ * (the migration stream, docs/migration-stream.md) and destroys the domain, or with -c leaves it
+ * running; `domus restore [-p] [-c] <file>` brings it back where it stopped. Paths are made
+ * absolute here, since hostd does the reading and writing from its own directory.
+ */
+import { resolve } from 'node:path';
+import { UserError } from '../../common/errors.ts';
+import type { DomainRecord } from '../../toolstack/control/protocol.ts';
+import { parseCommandArgs } from '../args.ts';
+import { connectToolstack } from '../client.ts';
+import { registerCommand } from '../command_table.ts';
+import { consoleSession } from './xl_domains.ts';
+
+const MiB = 1 << 20;
+
+registerCommand({
+  name: 'save',
+  summary: 'save a domain to a file and destroy it (xl save)',
+  usage: `usage: domus save [-c] <domain> <file>
+
+Writes the domain's memory, vCPUs and devices to <file> and destroys the domain; domus restore
+brings it back. The file appears only when complete: a failed save leaves the domain running
+and any earlier file as it was. The domain's disks are flushed and must still be there at
+restore.
+  -c, --checkpoint   leave the domain running after the save
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs('save', args, {
+      checkpoint: { type: 'boolean', short: 'c' },
+    });
+    if (positionals.length !== 2) {
+      throw new UserError('domus save takes a domain and a file; see domus help save');
+    }
+    const [dom, file] = positionals as [string, string];
+    const path = resolve(file);
+    const c = await connectToolstack();
+    try {
+      const rec = (await c.call('domain.get', { dom })) as DomainRecord;
+      process.stderr.write(`Saving domain ${rec.name} (id ${rec.id}, ${rec.memoryMiB} MiB) to ${path}\n`);
+      const r = (await c.call('domain.save', { dom, path, keep: values.checkpoint === true })) as {
+        bytes: number;
+        pages: number;
+        zeroPages: number;
+        ms: number;
+      };
+      process.stderr.write(
+        `Saved: ${(r.bytes / MiB).toFixed(1)} MiB (${r.pages} pages, ${r.zeroPages} zero pages omitted) in ${(r.ms / 1000).toFixed(2)} s` +
+          `${values.checkpoint ? '; the domain carries on' : ''}\n`,
+      );
+      return 0;
+    } finally {
+      c.close();
+    }
+  },
+});
+
+registerCommand({
+  name: 'restore',
+  summary: 'restore a domain from a file written by domus save (xl restore)',
+  usage: `usage: domus restore [-p] [-c] <file>
+
+Rebuilds the saved domain and lets it carry on where it stopped: same name, memory, vCPUs,
+disks and network interfaces (new MAC-to-switch wiring, same MACs). A damaged or truncated file
+is refused and nothing is left behind.
+  -p, --paused    leave the restored domain paused (domus unpause starts it)
+  -c, --console   attach to its console (Ctrl-] detaches)
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs('restore', args, {
+      paused: { type: 'boolean', short: 'p' },
+      console: { type: 'boolean', short: 'c' },
+    });
+    if (positionals.length !== 1) throw new UserError('domus restore takes one file; see domus help restore');
+    const path = resolve(positionals[0]!);
+    const c = await connectToolstack();
+    try {
+      process.stderr.write(`Loading new save file ${path}\n`);
+      const t0 = performance.now();
+      const rec = (await c.call('domain.restore', { path, paused: values.paused === true })) as DomainRecord;
+      process.stderr.write(
+        `Restored domain ${rec.name} (id ${rec.id}, ${rec.memoryMiB} MiB) in ${((performance.now() - t0) / 1000).toFixed(2)} s${values.paused ? ', paused' : ''}\n`,
+      );
+      if (!values.console) return 0;
+      return await consoleSession(c, String(rec.id));
+    } finally {
+      c.close();
+    }
+  },
+});
