@@ -25,6 +25,7 @@ import type { MachineMemory } from '../machine/memory.ts';
 import { OutOfMemoryError, type FrameAllocator, type Mfn } from './frames.ts';
 import { DomainMemory } from './guest_memory.ts';
 import { P2m, P2mPerm, type Gfn } from './p2m.ts';
+import type { DirtyLog } from './log_dirty.ts';
 import type { PvDomain } from './pv_domain.ts';
 import type { PvShared } from './pv_shared.ts';
 import type { SchedDomain } from './sched/ops.ts';
@@ -83,6 +84,8 @@ export class Domain implements SchedDomain {
    * built here; a restored domain carries on from the guest time it was saved at (domain_state.ts).
    */
   timeOffsetTicks = 0;
+  /** Log-dirty mode (live migration), when on. */
+  dirtyLog: DirtyLog | null = null;
   /** Frames of its own RAM mapped now, and the most it may have (XENMEM_*_reservation). */
   totPages = 0;
   readonly maxPages: number;

@@ -40,6 +40,7 @@ export function handleExit(host: SbiHost & HypercallHost, v: Vcpu): void {
       return;
     case Cause.LOAD_GUEST_PAGE_FAULT:
     case Cause.STORE_GUEST_PAGE_FAULT:
+      if (logDirtyFault(v)) return;
       if (!emulateMmio(v, cause === Cause.STORE_GUEST_PAGE_FAULT)) {
         v.hart.enterVs(
           cause === Cause.STORE_GUEST_PAGE_FAULT ? Cause.STORE_ACCESS : Cause.LOAD_ACCESS,
@@ -50,6 +51,7 @@ export function handleExit(host: SbiHost & HypercallHost, v: Vcpu): void {
       }
       return;
     case Cause.INSN_GUEST_PAGE_FAULT:
+      if (logDirtyFault(v)) return;
       v.hart.enterVs(Cause.INSN_ACCESS, false, tvalLo, tvalHi);
       return;
     case Cause.VIRTUAL_INSN:
@@ -58,6 +60,19 @@ export function handleExit(host: SbiHost & HypercallHost, v: Vcpu): void {
     default:
       v.hart.enterVs(cause, false, tvalLo, tvalHi);
   }
+}
+
+/**
+ * A guest-page fault on RAM that log-dirty mode write-protected (the access itself, or the
+ * VS-stage walk updating a PTE's A/D bits): the page is marked and made writable, and the
+ * access is retried (pc still points at it).
+ */
+function logDirtyFault(v: Vcpu): boolean {
+  const log = v.domain.dirtyLog;
+  if (log === null) return false;
+  const S = v.hart.S;
+  const gfn = Math.floor(((S[HS.EXIT_HTVAL_HI]! >>> 0) * TWO32 + (S[HS.EXIT_HTVAL_LO]! >>> 0)) / 1024);
+  return log.fault(gfn);
 }
 
 /**

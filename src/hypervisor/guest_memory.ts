@@ -13,6 +13,8 @@ import type { P2m } from './p2m.ts';
 
 export class DomainMemory implements GuestMemory {
   private readonly dv: DataView;
+  /** Told the GFN of every write (log-dirty mode, log_dirty.ts); null when nobody asks. */
+  onWrite: ((gfn: number) => void) | null = null;
   constructor(
     private readonly mem: MachineMemory,
     private readonly p2m: P2m,
@@ -55,6 +57,7 @@ export class DomainMemory implements GuestMemory {
     return this.chunks(gpa, src.length, (off, n, done) => {
       this.mem.u8.set(src.subarray(done, done + n), off);
       this.code.invalidateRange(off - this.mem.ramOffset, n);
+      this.onWrite?.(Math.floor((gpa + done) / 4096));
     });
   }
 
@@ -81,6 +84,7 @@ export class DomainMemory implements GuestMemory {
     if (off < 0) return false;
     this.dv.setUint16(off, value, true);
     this.code.invalidateRange(off - this.mem.ramOffset, 2);
+    this.onWrite?.(Math.floor(gpa / 4096));
     return true;
   }
 
@@ -89,6 +93,7 @@ export class DomainMemory implements GuestMemory {
     if (off < 0) return false;
     this.dv.setUint32(off, value >>> 0, true);
     this.code.invalidateRange(off - this.mem.ramOffset, 4);
+    this.onWrite?.(Math.floor(gpa / 4096));
     return true;
   }
 
@@ -99,6 +104,7 @@ export class DomainMemory implements GuestMemory {
     this.dv.setUint32(off, lo >>> 0, true);
     this.dv.setUint32(off + 4, hi >>> 0, true);
     this.code.invalidateRange(off - this.mem.ramOffset, 8);
+    this.onWrite?.(Math.floor(gpa / 4096));
     return true;
   }
 }

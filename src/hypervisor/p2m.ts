@@ -76,6 +76,20 @@ export class P2m {
     if (old !== -1) this.onChange(gfn);
   }
 
+  /**
+   * Rewrites the permissions of gfn's existing leaf (log-dirty write protection) without telling
+   * `onChange`: the caller flushes translation caches when it takes permissions away. False if
+   * gfn is not mapped.
+   */
+  setPerm(gfn: number, perm: P2mPerm): boolean {
+    if (this.mfnOf(gfn) < 0) return false;
+    const slot = this.leafSlot(gfn, false);
+    if (slot < 0) return false;
+    const i32 = this.frames.mem.i32;
+    i32[slot >>> 2] = (i32[slot >>> 2]! & ~P2mPerm.RWX) | perm;
+    return true;
+  }
+
   /** Removes a mapping (the frame itself is the caller's). */
   unmap(gfn: Gfn): void {
     const slot = this.leafSlot(gfn, false);

@@ -63,6 +63,7 @@ export function beginSave(hv: Hypervisor, r: SavableDomain): SaveSnapshot {
       layout: r.built.layout.map((s) => ({ ...s })),
       disks: r.diskSpecs.map((s) => ({ ...s })),
       macs: [...r.macs],
+      ...(d.dirtyLog && { dirty: d.dirtyLog.collect() }),
     };
   } catch (e) {
     if (!wasPaused) hv.unpause(d);

@@ -374,6 +374,30 @@ export class DomainHandle {
     return (await this.host.request(this.pcpu, { t: 'save-begin', req: 0, domid: this.id })) as SaveSnapshot;
   }
 
+  /** Starts log-dirty mode (live migration); resolves with the domain's RAM frames. */
+  async logDirtyStart(): Promise<Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs'>> {
+    return (await this.host.request(this.pcpu, {
+      t: 'log-dirty',
+      req: 0,
+      domid: this.id,
+      op: 'start',
+    })) as Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs'>;
+  }
+
+  /** The GFNs written since the last call (log-dirty mode). */
+  async logDirtyCollect(): Promise<number[]> {
+    return (await this.host.request(this.pcpu, {
+      t: 'log-dirty',
+      req: 0,
+      domid: this.id,
+      op: 'collect',
+    })) as number[];
+  }
+
+  async logDirtyStop(): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'log-dirty', req: 0, domid: this.id, op: 'stop' });
+  }
+
   /** Ends a save: the domain carries on (`resume`) or is destroyed. */
   async saveEnd(outcome: 'resume' | 'destroy'): Promise<void> {
     await this.host.request(this.pcpu, { t: 'save-end', req: 0, domid: this.id, outcome });

@@ -20,7 +20,9 @@ import { ControlConn } from './control/conn.ts';
 import type { DomainConfig, DomainRecord, HostInfo } from './control/protocol.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle, type DomainInfo } from './host.ts';
 import { slotDeviceName } from './domain_builder.ts';
-import { openSaveFile, saveDomain, type RestoreSource, type SaveResult } from './save_restore.ts';
+import { openSaveFile, openStream, saveDomain, type RestoreSource, type SaveResult } from './save_restore.ts';
+import { listenForMigrations, migrateDomain, migrationKey, type Wire } from './migrate.ts';
+import type { SaveSnapshot } from './pcpu_protocol.ts';
 import { formatMac, randomXenMac } from './net/ethernet.ts';
 import { UserNet, type PortForward } from './net/usernet.ts';
 import { VSwitch, type SwitchPort } from './net/vswitch.ts';
@@ -46,6 +48,10 @@ export interface HostdOptions {
   forwards?: PortForward[];
   /** Translate guests' hot code to WebAssembly (default off). */
   jit?: boolean;
+  /** Accept live migrations on this "host:port" (migrate.ts). */
+  migrateListen?: string;
+  /** Where `migration.key` lives when DOMUS_MIGRATION_KEY is not set. */
+  stateDir?: string;
 }
 
 /** The bridge user-mode networking sits on, and xl's default bridge. */
@@ -71,6 +77,7 @@ interface Args {
   clear?: unknown;
   path?: unknown;
   keep?: unknown;
+  to?: unknown;
   paused?: unknown;
 }
 
@@ -149,6 +156,7 @@ export class Hostd {
   /** Virtual switches by bridge name, created on first use. */
   readonly switches = new Map<string, VSwitch>();
   private usernet: UserNet | undefined;
+  private migrateServer: Server | undefined;
 
   private constructor(
     readonly opts: HostdOptions,
@@ -202,6 +210,16 @@ export class Hostd {
         throw e;
       }
     }
+    if (opts.migrateListen !== undefined) {
+      try {
+        d.migrateServer = await listenForMigrations(opts.migrateListen, d.migrationKey(), (w, peer) =>
+          d.receiveMigration(w, peer),
+        );
+      } catch (e) {
+        await d.close();
+        throw e;
+      }
+    }
     await d.xs.write('/tool/domus/hostd', String(process.pid));
     writeFileSync(join(opts.runDir, 'hostd.pid'), `${process.pid}\n`);
     return d;
@@ -211,6 +229,7 @@ export class Hostd {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.server.close();
+      this.migrateServer?.close();
       for (const c of this.conns) c.close();
       await this.xsServer?.close();
       await this.usernet?.close();
@@ -252,6 +271,24 @@ export class Hostd {
         return this.save(this.find(a.dom), String(a.path ?? ''), a.keep === true);
       case 'domain.restore':
         return this.restore(String(a.path ?? ''), a.paused === true);
+      case 'domain.migrate': {
+        const e = this.find(a.dom);
+        const to = String(a.to ?? '');
+        this.logLine(`domain ${e.id} (${e.name}) migrating to ${to}`);
+        const r = await migrateDomain({
+          handle: e.handle,
+          resources: this.host.resources,
+          uuid: e.uuid,
+          to,
+          key: this.migrationKey(),
+          configOf: (snap) => this.savedConfig(e, snap),
+          progress: (p) => c.emit({ ev: 'migrate', domid: e.id, ...p }),
+        });
+        this.logLine(
+          `domain ${e.name} migrated to ${to}: ${r.rounds} rounds, ${r.pages} pages, ${Math.round(r.totalMs)} ms, downtime ${Math.round(r.downtimeMs)} ms`,
+        );
+        return r;
+      }
       case 'domain.list':
         return this.list();
       case 'domain.get':
@@ -616,7 +653,7 @@ export class Hostd {
       ...(cfg.weight !== undefined && { weight: cfg.weight }),
       ...(cfg.cap !== undefined && { cap: cfg.cap }),
       ...(cfg.pcpu !== undefined && { pcpu: cfg.pcpu }),
-      ...(cfg.paused !== undefined && { paused: cfg.paused }),
+      ...(cfg.paused !== undefined && !restore && { paused: cfg.paused }),
       onPoweroff: cfg.onPoweroff ?? 'destroy',
       onReboot: cfg.onReboot ?? 'restart',
       onCrash: cfg.onCrash ?? 'destroy',
@@ -684,26 +721,80 @@ export class Hostd {
       uuid: e.uuid,
       path,
       keep,
-      configOf: (snap) => {
-        const cfg: DomainConfig = { ...e.config, name: e.name };
-        delete cfg.paused;
-        delete cfg.pcpu;
-        const vdevs = new Map<string, string>();
-        for (const d of [...(e.config.disks ?? []), ...e.plugged.values()])
-          if (d.vdev) vdevs.set(d.path, d.vdev);
-        cfg.disks = snap.disks.map((d) => ({ ...d, ...(vdevs.has(d.path) && { vdev: vdevs.get(d.path)! }) }));
-        cfg.vifs = snap.macs.map((mac, devid) => ({
-          mac,
-          bridge: e.config.vifs?.[devid]?.bridge ?? e.hotVifs.get(devid)?.bridge ?? DEFAULT_BRIDGE,
-        }));
-        cfg.uuid = e.uuid;
-        return cfg;
-      },
+      configOf: (snap) => this.savedConfig(e, snap),
     });
     this.logLine(
       `domain ${e.id} (${e.name}) saved: ${r.pages} pages with data, ${r.zeroPages} zero, ${r.bytes} bytes in ${Math.round(r.ms)} ms`,
     );
     return r;
+  }
+
+  /** The configuration a save file or migration stream records for `e`, with its disks and MACs now. */
+  private savedConfig(e: Entry, snap: Pick<SaveSnapshot, 'disks' | 'macs'>): DomainConfig {
+    const cfg: DomainConfig = { ...e.config, name: e.name, uuid: e.uuid };
+    delete cfg.paused;
+    delete cfg.pcpu;
+    const vdevs = new Map<string, string>();
+    for (const d of [...(e.config.disks ?? []), ...e.plugged.values()]) if (d.vdev) vdevs.set(d.path, d.vdev);
+    cfg.disks = snap.disks.map((d) => ({ ...d, ...(vdevs.has(d.path) && { vdev: vdevs.get(d.path)! }) }));
+    cfg.vifs = snap.macs.map((mac, devid) => ({
+      mac,
+      bridge: e.config.vifs?.[devid]?.bridge ?? e.hotVifs.get(devid)?.bridge ?? DEFAULT_BRIDGE,
+    }));
+    return cfg;
+  }
+
+  private migrationKey(): Buffer {
+    return migrationKey(this.opts.stateDir ?? join(this.opts.runDir, 'state'));
+  }
+
+  /**
+   * The destination of a live migration: builds the domain from the stream (paused), says READY,
+   * and starts it on GO; without GO (the source failed or went away) it destroys it again.
+   * DOMUS_TEST_MIGRATE_DIE=stream|ready makes this process die there (fault-injection tests).
+   */
+  private async receiveMigration(wire: Wire, peer: string): Promise<void> {
+    const die = process.env['DOMUS_TEST_MIGRATE_DIE'];
+    let received = 0;
+    const inner = wire.source();
+    const source = {
+      read: async () => {
+        const b = await inner.read();
+        received += b?.length ?? 0;
+        if (die === 'stream' && received > 8 * MiB) process.kill(process.pid, 'SIGKILL');
+        return b;
+      },
+    };
+    try {
+      const src = await openStream<DomainConfig>(
+        source,
+        `the migration stream from ${peer}`,
+        () => {},
+        false,
+      );
+      const cfg: DomainConfig = { ...src.saved.domain, name: src.name, uuid: src.uuid };
+      this.logLine(`domain ${cfg.name} arriving from ${peer}`);
+      // The domain is built paused from the stream; READY, then it starts on GO — before the
+      // toolstack's bookkeeping (xenstore), which need not count as downtime.
+      const load = src.load.bind(src);
+      src.load = async (handle) => {
+        await load(handle, true);
+        if (die === 'ready') process.kill(process.pid, 'SIGKILL');
+        wire.send('READY');
+        const go = await wire.readLine().catch(() => null);
+        if (go !== 'GO') throw new Error('the source did not commit (no GO)');
+        await handle.unpause();
+        wire.send('DONE');
+        wire.socket.end();
+      };
+      const rec = await this.create(cfg, src);
+      this.logLine(`domain ${rec.id} (${rec.name}) migrated in from ${peer}`);
+    } catch (e) {
+      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0]!;
+      this.logLine(`a migration from ${peer} failed: ${why}`);
+      if (!wire.socket.destroyed) wire.send(`ERR ${why}`);
+      wire.socket.end();
+    }
   }
 
   /** `domus restore`: a domain from a save file, started unless `paused`. */

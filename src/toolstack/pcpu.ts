@@ -24,6 +24,8 @@ import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
 import { beginSave, finishRestore, restorePages } from './domain_save.ts';
+import { checkSavable, ramMap } from '../hypervisor/domain_state.ts';
+import { DirtyLog } from '../hypervisor/log_dirty.ts';
 import type {
   DiskSpec,
   DomainInfo,
@@ -212,8 +214,33 @@ export class PcpuServer {
         r.wasPaused = snap.wasPaused;
         return snap;
       }
+      case 'log-dirty': {
+        const r = this.get(m.domid);
+        const d = r.domain;
+        if (m.op === 'start') {
+          if (d.dirtyLog)
+            throw new UserError(`domain ${d.name} is being migrated already; wait for that to end`);
+          checkSavable(d, this.hv);
+          new DirtyLog(d).start();
+          const ram = ramMap(d);
+          return {
+            baseGfn: ram.baseGfn,
+            mfns: ram.mfns,
+            layout: r.built.layout.map((x) => ({ ...x })),
+            disks: r.diskSpecs.map((x) => ({ ...x })),
+            macs: [...r.macs],
+          };
+        }
+        if (m.op === 'collect') {
+          if (!d.dirtyLog) throw new UserError(`domain ${d.name} is not in log-dirty mode`);
+          return d.dirtyLog.collect();
+        }
+        d.dirtyLog?.stop();
+        return undefined;
+      }
       case 'save-end': {
         const r = this.get(m.domid);
+        r.domain.dirtyLog?.stop();
         r.frozen = false;
         if (m.outcome === 'destroy') return this.destroy(r);
         if (!r.wasPaused) this.hv.unpause(r.domain);

@@ -69,6 +69,8 @@ export interface SaveSnapshot {
   disks: DiskSpec[];
   /** MACs of its network interfaces, by devid. */
   macs: string[];
+  /** In log-dirty mode: the GFNs written since the last collect (live migration's last round). */
+  dirty?: number[];
 }
 export type DomainRunState = 'running' | 'paused' | 'shutdown' | 'dying';
 
@@ -127,7 +129,13 @@ export type ToPcpu =
   | { t: 'stop'; req: number }
   /** Pauses the domain, holds its devices still, flushes its disks; the reply is a SaveSnapshot. */
   | { t: 'save-begin'; req: number; domid: number }
-  /** Ends a save: `resume` lets the domain carry on as before, `destroy` destroys it. */
+  /**
+   * Log-dirty mode for live migration: `start` write-protects the domain's RAM and replies
+   * { baseGfn, mfns } (as a SaveSnapshot's); `collect` replies the GFNs written since the last
+   * collect; `stop` ends it.
+   */
+  | { t: 'log-dirty'; req: number; domid: number; op: 'start' | 'collect' | 'stop' }
+  /** Ends a save: `resume` lets the domain carry on as before (log-dirty mode off), `destroy` destroys it. */
   | { t: 'save-end'; req: number; domid: number; outcome: 'resume' | 'destroy' }
   /** Fills RAM of a domain created with `spec.restore`: `data` holds a page for each of `gfns`; `zero` pages are zero-filled and `absent` ones unpopulated. */
   | {

@@ -30,6 +30,7 @@ import {
   StreamReader,
   StreamWriter,
   VCPU_CONTEXT_BYTES,
+  type ByteSource,
   type DomainInfo as StreamDomainInfo,
 } from './migration/stream.ts';
 import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
@@ -73,52 +74,23 @@ export async function saveDomain<C>(o: {
   let zeroPages = 0;
   let bytes = 0;
   try {
-    const info: StreamDomainInfo = {
-      name: o.handle.name,
-      uuid: o.uuid,
-      memoryBytes: snap.mfns.length * 4096,
-      vcpus: snap.vcpus.length,
-      config: {
-        version: SAVED_CONFIG_VERSION,
-        domain: o.configOf(snap),
-        layout: snap.layout,
-        disks: snap.disks,
-      } satisfies SavedConfig<C> as unknown as Record<string, unknown>,
-    };
-    const mem = o.resources.mem;
-    const i32 = new Int32Array(mem.buffer);
+    const info = domainInfoOf(
+      o.handle.name,
+      o.uuid,
+      snap.vcpus.length,
+      snap,
+      o.configOf(snap),
+      snap.layout,
+      snap.disks,
+    );
     await writeFileAtomically(o.path, async (sink) => {
       const w = new StreamWriter(sink);
       await w.writeHeader();
       await w.writeDomainInfo(info);
-      for (let start = 0; start < snap.mfns.length; start += MAX_BATCH_PAGES) {
-        const n = Math.min(MAX_BATCH_PAGES, snap.mfns.length - start);
-        const gfns: number[] = [];
-        const types: number[] = [];
-        const data: Uint8Array[] = [];
-        for (let i = start; i < start + n; i++) {
-          gfns.push(snap.baseGfn + i);
-          const mfn = snap.mfns[i]!;
-          if (mfn < 0) {
-            types.push(PAGE_TYPE_XTAB);
-            continue;
-          }
-          const off = mem.ramOffset + mfn * 4096;
-          if (isZeroPage(i32, off >>> 2)) {
-            types.push(PAGE_TYPE_XALLOC);
-            zeroPages++;
-          } else {
-            types.push(PAGE_TYPE_NORMAL);
-            data.push(mem.u8.subarray(off, off + 4096));
-            pages++;
-          }
-        }
-        await w.writePageBatch(gfns, data, types);
-      }
-      for (let v = 0; v < snap.vcpus.length; v++) await w.writeVcpuState(v, snap.vcpus[v]!);
-      await w.writeHypervisorState(snap.hypervisor as Record<string, unknown>);
-      for (const d of snap.devices) await w.writeDeviceState(d.name, d.state);
-      await w.end();
+      const n = await writeRam(w, o.resources, snap.baseGfn, snap.mfns);
+      pages = n.pages;
+      zeroPages = n.zeroPages;
+      await writeStateRecords(w, snap);
       bytes = w.bytesWritten;
     });
   } catch (e) {
@@ -140,6 +112,83 @@ export async function saveDomain<C>(o: {
   }
   await o.handle.saveEnd(o.keep ? 'resume' : 'destroy');
   return { bytes, pages, zeroPages, ms: performance.now() - t0 };
+}
+
+/**
+ * PAGE_DATA records for guest RAM read from the shared machine memory: every GFN of the span
+ * (`only` absent) — unpopulated ones as XTAB — or just the GFNs in `only`. Zero pages go as
+ * XALLOC, without data.
+ */
+export async function writeRam(
+  w: StreamWriter,
+  resources: MachineResources,
+  baseGfn: number,
+  mfns: Int32Array,
+  only?: readonly number[],
+): Promise<{ pages: number; zeroPages: number }> {
+  const mem = resources.mem;
+  const i32 = new Int32Array(mem.buffer);
+  let pages = 0;
+  let zeroPages = 0;
+  const total = only ? only.length : mfns.length;
+  for (let start = 0; start < total; start += MAX_BATCH_PAGES) {
+    const n = Math.min(MAX_BATCH_PAGES, total - start);
+    const gfns: number[] = [];
+    const types: number[] = [];
+    const data: Uint8Array[] = [];
+    for (let k = start; k < start + n; k++) {
+      const gfn = only ? only[k]! : baseGfn + k;
+      const mfn = mfns[gfn - baseGfn] ?? -1;
+      gfns.push(gfn);
+      if (mfn < 0) {
+        types.push(PAGE_TYPE_XTAB);
+        continue;
+      }
+      const off = mem.ramOffset + mfn * 4096;
+      if (isZeroPage(i32, off >>> 2)) {
+        types.push(PAGE_TYPE_XALLOC);
+        zeroPages++;
+      } else {
+        types.push(PAGE_TYPE_NORMAL);
+        data.push(mem.u8.subarray(off, off + 4096));
+        pages++;
+      }
+    }
+    await w.writePageBatch(gfns, data, types);
+  }
+  return { pages, zeroPages };
+}
+
+/** The records after RAM: each vCPU, the hypervisor's state, each device, END. */
+export async function writeStateRecords(w: StreamWriter, snap: SaveSnapshot): Promise<void> {
+  for (let v = 0; v < snap.vcpus.length; v++) await w.writeVcpuState(v, snap.vcpus[v]!);
+  await w.writeHypervisorState(snap.hypervisor as Record<string, unknown>);
+  for (const d of snap.devices) await w.writeDeviceState(d.name, d.state);
+  await w.end();
+}
+
+/** The DOMAIN_INFO of a domain about to be saved or migrated. */
+export function domainInfoOf<C>(
+  name: string,
+  uuid: string,
+  vcpus: number,
+  ram: { mfns: Int32Array },
+  config: C,
+  layout: SlotSpec[],
+  disks: DiskSpec[],
+): StreamDomainInfo {
+  return {
+    name,
+    uuid,
+    memoryBytes: ram.mfns.length * 4096,
+    vcpus,
+    config: {
+      version: SAVED_CONFIG_VERSION,
+      domain: config,
+      layout,
+      disks,
+    } satisfies SavedConfig<C> as unknown as Record<string, unknown>,
+  };
 }
 
 function isZeroPage(i32: Int32Array, at: number): boolean {
@@ -177,9 +226,21 @@ export async function openSaveFile<C>(path: string): Promise<RestoreSource<C>> {
         : `save file ${path} cannot be read (${code ?? String(e)}); check its permissions`,
     );
   }
-  const reader = new StreamReader(sourceFromAsyncIterable(file), { what: `save file ${path}` });
+  return openStream<C>(sourceFromAsyncIterable(file), `save file ${path}`, () => file.destroy());
+}
+
+/**
+ * Reads a stream up to its DOMAIN_INFO (from a file or a migration socket); `what` names it in
+ * errors. `close` is called by the returned source's `close`, or here when the start is bad.
+ */
+export async function openStream<C>(
+  source: ByteSource,
+  what: string,
+  close: () => void,
+  expectEof = true,
+): Promise<RestoreSource<C>> {
+  const reader = new StreamReader(source, { what, expectEof });
   const records = reader[Symbol.asyncIterator]();
-  const close = () => file.destroy();
   let first;
   try {
     first = await records.next();
@@ -189,10 +250,10 @@ export async function openSaveFile<C>(path: string): Promise<RestoreSource<C>> {
   }
   if (first.done || first.value.type !== 'DOMAIN_INFO') {
     close();
-    throw new UserError(`save file ${path} does not start with a domain record; it cannot be restored`);
+    throw new UserError(`${what} does not start with a domain record; it cannot be restored`);
   }
   const info = first.value.info;
-  const saved = checkSavedConfig<C>(info.config, path);
+  const saved = checkSavedConfig<C>(info.config, what);
   return {
     name: info.name,
     uuid: info.uuid,
@@ -204,10 +265,10 @@ export async function openSaveFile<C>(path: string): Promise<RestoreSource<C>> {
       const vcpus: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(info.vcpus);
       let hypervisor: unknown;
       const devices: { name: string; state: unknown }[] = [];
+      const inFlight: Promise<void>[] = [];
       for (;;) {
         const r = await records.next();
-        if (r.done)
-          throw new SaveStreamError(`save file ${path} has no END record`, 'truncated', reader.offset);
+        if (r.done) throw new SaveStreamError(`${what} has no END record`, 'truncated', reader.offset);
         const rec = r.value;
         if (rec.type === 'END') break;
         switch (rec.type) {
@@ -221,14 +282,16 @@ export async function openSaveFile<C>(path: string): Promise<RestoreSource<C>> {
               else if (t === PAGE_TYPE_XALLOC) zero.push(g);
               else absent.push(g);
             });
-            await handle.restorePages(gfns, rec.pages.slice(), zero, absent);
+            // Batches are pipelined (the pCPU takes them in order); a few in flight bound memory.
+            const batch = handle.restorePages(gfns, rec.pages.slice(), zero, absent);
+            batch.catch(() => {}); // awaited below; a stream error may come first
+            inFlight.push(batch);
+            if (inFlight.length >= 8) await inFlight.shift();
             break;
           }
           case 'VCPU_STATE':
             if (rec.context.length !== VCPU_CONTEXT_BYTES || vcpus[rec.vcpuId] !== undefined) {
-              throw new UserError(
-                `save file ${path} has vCPU ${rec.vcpuId}'s state twice; it cannot be restored`,
-              );
+              throw new UserError(`${what} has vCPU ${rec.vcpuId}'s state twice; it cannot be restored`);
             }
             vcpus[rec.vcpuId] = rec.context.slice();
             break;
@@ -243,23 +306,22 @@ export async function openSaveFile<C>(path: string): Promise<RestoreSource<C>> {
             break;
         }
       }
+      for (const p of inFlight.splice(0)) await p;
       const missing = vcpus.findIndex((v) => v === undefined);
       if (missing >= 0 || vcpus.length === 0) {
-        throw new UserError(
-          `save file ${path} lacks vCPU ${Math.max(missing, 0)}'s state; it cannot be restored`,
-        );
+        throw new UserError(`${what} lacks vCPU ${Math.max(missing, 0)}'s state; it cannot be restored`);
       }
       if (hypervisor === undefined) {
-        throw new UserError(`save file ${path} lacks the hypervisor's state; it cannot be restored`);
+        throw new UserError(`${what} lacks the hypervisor's state; it cannot be restored`);
       }
       await handle.restoreFinish(vcpus as Uint8Array[], hypervisor, devices, paused);
     },
   };
 }
 
-function checkSavedConfig<C>(config: Record<string, unknown>, path: string): SavedConfig<C> {
+function checkSavedConfig<C>(config: Record<string, unknown>, stream: string): SavedConfig<C> {
   const bad = (what: string) =>
-    new UserError(`save file ${path} has ${what} in its domain record; it was not written by this Domus`);
+    new UserError(`${stream} has ${what} in its domain record; it was not written by this Domus`);
   if (config['version'] !== SAVED_CONFIG_VERSION) throw bad(`config version ${String(config['version'])}`);
   const domain = config['domain'];
   if (typeof domain !== 'object' || domain === null) throw bad('no domain configuration');

@@ -9,7 +9,7 @@ import { UserError } from '../../common/errors.ts';
 import { Hostd } from '../../toolstack/hostd.ts';
 import { programArgs } from '../../toolstack/launcher.ts';
 import type { PortForward } from '../../toolstack/net/usernet.ts';
-import { ensureDir, runDir } from '../../toolstack/paths.ts';
+import { ensureDir, runDir, stateDir } from '../../toolstack/paths.ts';
 import { parseCommandArgs } from '../args.ts';
 import { registerCommand } from '../command_table.ts';
 
@@ -63,9 +63,14 @@ Domains keep running here when domusd or the CLI exits. The CLI starts it on fir
                        10.0.2.15, the first DHCP lease of the user-mode network
   --no-usernet         no user-mode network (NAT, DHCP) on xenbr0
   --jit                translate guests' hot code to WebAssembly (also DOMUS_JIT=on)
+  --migrate-listen HOST:PORT
+                       accept live migrations there (also DOMUS_MIGRATE_LISTEN); the
+                       sending host must hold the same migration key (DOMUS_MIGRATION_KEY,
+                       else <state dir>/migration.key)
 `,
   async run(args) {
     const v = parse('hostd', args, {
+      'migrate-listen': { type: 'string' },
       memory: { type: 'string' },
       pcpus: { type: 'string' },
       forward: { type: 'string', multiple: true },
@@ -79,6 +84,7 @@ Domains keep running here when domusd or the CLI exits. The CLI starts it on fir
       throw new UserError(`--memory ${String(v.memory)} is not a whole number of MiB from 64 to 4000`);
     }
     const pcpus = v.pcpus === undefined ? undefined : Number(v.pcpus);
+    const listen = v['migrate-listen'] ?? process.env['DOMUS_MIGRATE_LISTEN'];
     const d = await Hostd.start({
       runDir: ensureDir(runDir()),
       memoryMiB,
@@ -86,6 +92,8 @@ Domains keep running here when domusd or the CLI exits. The CLI starts it on fir
       forwards,
       usernet: v['no-usernet'] !== true,
       jit: v.jit === true || process.env['DOMUS_JIT'] === 'on',
+      stateDir: stateDir(),
+      ...(listen !== undefined && listen !== '' && { migrateListen: listen }),
     });
     process.stderr.write(`hostd: pid ${process.pid}, listening on ${Hostd.socketPath(d.opts.runDir)}\n`);
     return untilSignal(() => d.close(), d.closed);

@@ -88,3 +88,51 @@ is refused and nothing is left behind.
     }
   },
 });
+
+registerCommand({
+  name: 'migrate',
+  summary: 'move a running domain to another Domus host (xl migrate)',
+  usage: `usage: domus migrate <domain> <host[:port]>
+
+Live migration: copies the domain's memory to the host while it runs (rounds of the pages it
+dirtied meanwhile), then pauses it briefly, sends the rest and starts it there. The host's hostd
+must listen (domus hostd --migrate-listen HOST:PORT, default port 8002) and hold the same
+migration key (DOMUS_MIGRATION_KEY, else <state dir>/migration.key on both hosts). If anything
+fails before the destination has the whole domain, it carries on here.
+`,
+  async run(args) {
+    const { positionals } = parseCommandArgs('migrate', args, {});
+    if (positionals.length !== 2) {
+      throw new UserError('domus migrate takes a domain and a host[:port]; see domus help migrate');
+    }
+    const [dom, to] = positionals as [string, string];
+    const c = await connectToolstack();
+    try {
+      const rec = (await c.call('domain.get', { dom })) as DomainRecord;
+      process.stderr.write(`Migrating domain ${rec.name} (id ${rec.id}, ${rec.memoryMiB} MiB) to ${to}\n`);
+      c.onEvent = (e) => {
+        if (e.ev !== 'migrate') return;
+        const rate = e.mibPerSec > 0 ? `, ${e.mibPerSec.toFixed(0)} MiB/s` : ' (domain paused)';
+        process.stderr.write(`  round ${e.round}: ${e.pages} pages${rate}; ${e.dirty} dirtied meanwhile\n`);
+      };
+      const r = (await c.call('domain.migrate', { dom, to })) as {
+        rounds: number;
+        pages: number;
+        bytes: number;
+        totalMs: number;
+        downtimeMs: number;
+        phases: { pause: number; send: number; ready: number; done: number };
+      };
+      const p = r.phases;
+      process.stderr.write(
+        `Migrated: ${r.rounds} rounds, ${r.pages} pages (${(r.bytes / MiB).toFixed(1)} MiB) in ${(r.totalMs / 1000).toFixed(2)} s; ` +
+          `downtime ${r.downtimeMs.toFixed(0)} ms (pause ${p.pause.toFixed(0)}, send ${p.send.toFixed(0)}, ` +
+          `build ${p.ready.toFixed(0)}, start ${p.done.toFixed(0)})\n`,
+      );
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+      return 0;
+    } finally {
+      c.close();
+    }
+  },
+});

@@ -34,7 +34,9 @@ export interface ControlReply {
 export type ControlEvent =
   | { ev: 'console'; domid: number; data: string }
   /** A domain appeared, changed state, or went away (`record.state === 'gone'`). */
-  | { ev: 'domain'; record: DomainRecord };
+  | { ev: 'domain'; record: DomainRecord }
+  /** A live migration's progress: a pre-copy round done (migrate.ts). */
+  | { ev: 'migrate'; domid: number; round: number; pages: number; mibPerSec: number; dirty: number };
 
 /** What to do when a guest powers off, reboots or crashes (xl.cfg on_poweroff/on_reboot/on_crash). */
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve';

@@ -1,0 +1,132 @@
+/**
+ * Live migration between two Domus hosts on this machine (issue 8): a 256 MiB default-guest
+ * domain runs a counter and a loop that keeps rewriting 8 MiB of tmpfs. First the failures, each
+ * of which must leave the source domain running and intact (the same shell, the counter going
+ * on): a destination with another migration key, one that dies (SIGKILL) part way through the
+ * stream, and one that dies with the whole domain built but before the point of no return. Then
+ * the real move: `domus migrate` reports rounds and downtime, the domain is gone from the source
+ * and runs on the destination with the same shell process, its counter past where it was, and
+ * its uptime continuous.
+ */
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { defaultGuest } from '../src/platform/node/guest_image.ts';
+import { GuestShell, TestHost } from './toolstack_host.ts';
+import { writeFileSync } from 'node:fs';
+
+const KEY = 'domus-test-migration-key';
+const hosts: TestHost[] = [];
+after(async () => {
+  for (const h of hosts) await h.stop();
+});
+
+function newHost(env: Record<string, string> = {}): TestHost {
+  const h = new TestHost();
+  Object.assign(h.env, { DOMUS_MIGRATION_KEY: KEY, ...env });
+  hosts.push(h);
+  return h;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A destination host listening for migrations; `env` adds fault injection or another key. */
+async function destination(env: Record<string, string> = {}): Promise<{ host: TestHost; to: string }> {
+  const port = await freePort();
+  const host = newHost({ DOMUS_MIGRATE_LISTEN: `127.0.0.1:${port}`, ...env });
+  const r = host.domus(['list']); // starts domusd and hostd
+  assert.equal(r.status, 0, r.stderr);
+  return { host, to: `127.0.0.1:${port}` };
+}
+
+function listed(h: TestHost, name: string): boolean {
+  return new RegExp(`^${name} `, 'm').test(h.domus(['list']).stdout);
+}
+
+async function probe(sh: GuestShell): Promise<{ uptime: number; count: number; pid: number }> {
+  const out = await sh.run('cat /proc/uptime; cat /tmp/count; echo pid=$$');
+  const m = /^(\d+\.\d+) [^\n]*\n(\d+)\npid=(\d+)$/m.exec(out);
+  assert.ok(m, `unexpected probe output:\n${out}`);
+  return { uptime: Number(m[1]), count: Number(m[2]), pid: Number(m[3]) };
+}
+
+test('a running guest moves to another host; failures before the point of no return leave it running here', async (t) => {
+  const src = newHost();
+  const guest = defaultGuest();
+  const cfg = join(src.runDir, 'mig.cfg');
+  writeFileSync(
+    cfg,
+    [
+      'name = "mig"',
+      'memory = 256',
+      'vcpus = 1',
+      `kernel = "${guest.kernel}"`,
+      `ramdisk = "${guest.initrd}"`,
+      'extra = "console=ttyS0"',
+      '',
+    ].join('\n'),
+  );
+  const created = src.domus(['create', cfg]);
+  assert.equal(created.status, 0, created.stderr);
+  const sh = new GuestShell(src, 'mig');
+  await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
+  await sh.run(
+    '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count; usleep 100000; done) & ' +
+      'dd if=/dev/urandom of=/tmp/seed bs=64k count=128 2>/dev/null; ' +
+      '(while true; do cat /tmp/seed >/tmp/dirty; done) & true',
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  let last = await probe(sh);
+  assert.ok(last.count > 0);
+
+  const stillHere = async (what: string) => {
+    assert.ok(listed(src, 'mig'), `${what}: the domain is still on the source`);
+    const now = await probe(sh);
+    assert.equal(now.pid, last.pid, `${what}: the same shell carries on`);
+    assert.ok(now.count >= last.count, `${what}: the counter did not go back`);
+    last = now;
+  };
+
+  // Another key: refused before anything is sent.
+  const stranger = await destination({ DOMUS_MIGRATION_KEY: 'some-other-key' });
+  const refused = src.domus(['migrate', 'mig', stranger.to]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /migration key/);
+  await stillHere('wrong key');
+
+  // The destination dies part way through the stream, then with the domain built but before GO.
+  for (const point of ['stream', 'ready']) {
+    const dying = await destination({ DOMUS_TEST_MIGRATE_DIE: point });
+    const r = src.domus(['migrate', 'mig', dying.to]);
+    assert.equal(r.status, 2, `destination dying at ${point}: ${r.stderr}`);
+    assert.match(r.stderr, /carries on here/, r.stderr);
+    await stillHere(`destination killed at ${point}`);
+  }
+
+  // The real move.
+  const dst = await destination();
+  const moved = src.domus(['migrate', 'mig', dst.to]);
+  assert.equal(moved.status, 0, moved.stderr);
+  t.diagnostic(moved.stderr);
+  assert.match(moved.stderr, /round 1: \d+ pages/);
+  const report = JSON.parse(moved.stdout) as { rounds: number; downtimeMs: number; totalMs: number };
+  assert.ok(report.rounds >= 2, `pre-copy took ${report.rounds} rounds`);
+  assert.ok(report.downtimeMs > 0 && report.downtimeMs < report.totalMs);
+  assert.ok(!listed(src, 'mig'), 'the domain left the source');
+  assert.ok(listed(dst.host, 'mig'), 'the domain runs on the destination');
+  const there = new GuestShell(dst.host, 'mig');
+  const now = await probe(there);
+  assert.equal(now.pid, last.pid, 'the same shell carries on at the destination');
+  assert.ok(now.count >= last.count, 'the counter did not restart');
+  assert.ok(now.uptime >= last.uptime && now.uptime < last.uptime + 60, 'uptime is continuous');
+  await new Promise((r) => setTimeout(r, 1000));
+  const later = await probe(there);
+  assert.ok(later.count > now.count, 'the counter keeps counting at the destination');
+});
