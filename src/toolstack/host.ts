@@ -399,7 +399,7 @@ export class DomainHandle {
   }
 
   /** Ends a save: the domain carries on (`resume`) or is destroyed. */
-  async saveEnd(outcome: 'resume' | 'destroy'): Promise<void> {
+  async saveEnd(outcome: 'resume' | 'continue' | 'destroy'): Promise<void> {
     await this.host.request(this.pcpu, { t: 'save-end', req: 0, domid: this.id, outcome });
   }
 

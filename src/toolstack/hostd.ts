@@ -22,6 +22,7 @@ import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle, type DomainInfo } from 
 import { slotDeviceName } from './domain_builder.ts';
 import { openSaveFile, openStream, saveDomain, type RestoreSource, type SaveResult } from './save_restore.ts';
 import { listenForMigrations, migrateDomain, migrationKey, type Wire } from './migrate.ts';
+import { DEFAULT_REMUS_INTERVAL_MS, NetHold, RemusPrimary, remusBackup } from './remus.ts';
 import type { SaveSnapshot } from './pcpu_protocol.ts';
 import { formatMac, randomXenMac } from './net/ethernet.ts';
 import { UserNet, type PortForward } from './net/usernet.ts';
@@ -78,6 +79,7 @@ interface Args {
   path?: unknown;
   keep?: unknown;
   to?: unknown;
+  intervalMs?: unknown;
   paused?: unknown;
 }
 
@@ -105,6 +107,9 @@ class Entry {
   readonly hotVifs = new Map<number, { mac: string; bridge: string; slot: number }>();
   /** Waiters for the guest agent's next reply line. */
   readonly agentWaiters: ((line: string) => void)[] = [];
+  /** Remus protection, while on, and the network output it holds back (remus.ts). */
+  remus: RemusPrimary | undefined;
+  hold: NetHold | undefined;
 
   constructor(
     readonly handle: DomainHandle,
@@ -212,8 +217,8 @@ export class Hostd {
     }
     if (opts.migrateListen !== undefined) {
       try {
-        d.migrateServer = await listenForMigrations(opts.migrateListen, d.migrationKey(), (w, peer) =>
-          d.receiveMigration(w, peer),
+        d.migrateServer = await listenForMigrations(opts.migrateListen, d.migrationKey(), (w, peer, mode) =>
+          d.receiveMigration(w, peer, mode),
         );
       } catch (e) {
         await d.close();
@@ -271,6 +276,8 @@ export class Hostd {
         return this.save(this.find(a.dom), String(a.path ?? ''), a.keep === true);
       case 'domain.restore':
         return this.restore(String(a.path ?? ''), a.paused === true);
+      case 'domain.remus':
+        return this.remus(this.find(a.dom), String(a.to ?? ''), a.intervalMs);
       case 'domain.migrate': {
         const e = this.find(a.dom);
         const to = String(a.to ?? '');
@@ -666,7 +673,7 @@ export class Hostd {
     e.ports = (cfg.vifs ?? []).map((v, devid) =>
       this.bridge(v.bridge).attach(`vif${handle.id}.${devid}`, (frame) => handle.sendFrame(devid, frame)),
     );
-    handle.onNetTx = (devid, frame) => e.ports[devid]?.send(frame);
+    handle.onNetTx = (devid, frame) => (e.hold ? e.hold.push(devid, frame) : e.ports[devid]?.send(frame));
     handle.onShutdown((reason, info, action) => {
       this.logLine(
         `domain ${info.id} (${e.name}) ${reason.kind}${reason.kind === 'poweroff' ? ` (code ${reason.code})` : ''}${reason.kind === 'crash' ? `: ${reason.detail}` : ''}; action ${action}`,
@@ -744,6 +751,55 @@ export class Hostd {
     return cfg;
   }
 
+  /** `domus remus`: protects `e` by checkpoints to the backup host `to`; resolves after the first one. */
+  private async remus(
+    e: Entry,
+    to: string,
+    interval: unknown,
+  ): Promise<{ intervalMs: number; setupMs: number }> {
+    const intervalMs = interval === undefined ? DEFAULT_REMUS_INTERVAL_MS : Number(interval);
+    if (!Number.isInteger(intervalMs) || intervalMs < 5 || intervalMs > 60_000) {
+      throw new UserError(
+        `--interval ${String(interval)} is not a whole number of milliseconds from 5 to 60000`,
+      );
+    }
+    if (e.remus) throw new UserError(`domain ${e.name} is protected by Remus already`);
+    const t0 = performance.now();
+    const hold = new NetHold((devid, frame) => e.ports[devid]?.send(frame));
+    e.hold = hold;
+    const rp = new RemusPrimary({
+      handle: e.handle,
+      resources: this.host.resources,
+      uuid: e.uuid,
+      to,
+      key: this.migrationKey(),
+      intervalMs,
+      hold,
+      configOf: (snap) => this.savedConfig(e, snap),
+    });
+    try {
+      await rp.start();
+    } catch (err) {
+      e.hold = undefined;
+      if (err instanceof UserError) throw err;
+      throw new UserError(
+        `Remus could not start (${err instanceof Error ? err.message : String(err)}); the domain carries on unprotected`,
+      );
+    }
+    e.remus = rp;
+    this.logLine(`domain ${e.id} (${e.name}) protected by Remus: backup ${to}, every ${intervalMs} ms`);
+    void rp.ended.then((why) => {
+      e.remus = undefined;
+      e.hold = undefined;
+      const s = rp.status;
+      this.logLine(
+        `domain ${e.name}: Remus protection ended (${why}) after ${s.checkpoints} checkpoints, mean pause ${s.meanPauseMs.toFixed(1)} ms`,
+      );
+    });
+    e.handle.onShutdown(() => void rp.stop('the domain shut down'));
+    return { intervalMs, setupMs: performance.now() - t0 };
+  }
+
   private migrationKey(): Buffer {
     return migrationKey(this.opts.stateDir ?? join(this.opts.runDir, 'state'));
   }
@@ -753,7 +809,7 @@ export class Hostd {
    * and starts it on GO; without GO (the source failed or went away) it destroys it again.
    * DOMUS_TEST_MIGRATE_DIE=stream|ready makes this process die there (fault-injection tests).
    */
-  private async receiveMigration(wire: Wire, peer: string): Promise<void> {
+  private async receiveMigration(wire: Wire, peer: string, mode: 'MIGRATE' | 'REMUS'): Promise<void> {
     const die = process.env['DOMUS_TEST_MIGRATE_DIE'];
     let received = 0;
     const inner = wire.source();
@@ -777,16 +833,26 @@ export class Hostd {
       // The domain is built paused from the stream; READY, then it starts on GO — before the
       // toolstack's bookkeeping (xenstore), which need not count as downtime.
       const load = src.load.bind(src);
-      src.load = async (handle) => {
-        await load(handle, true);
-        if (die === 'ready') process.kill(process.pid, 'SIGKILL');
-        wire.send('READY');
-        const go = await wire.readLine().catch(() => null);
-        if (go !== 'GO') throw new Error('the source did not commit (no GO)');
-        await handle.unpause();
-        wire.send('DONE');
-        wire.socket.end();
-      };
+      if (mode === 'REMUS') {
+        src.load = async (handle) => {
+          this.logLine(`domain ${cfg.name}: Remus backup for ${peer}`);
+          const r = await remusBackup(src, handle, wire);
+          if (r === 'ended') throw new Error('the domain ended on the primary');
+          this.logLine(
+            `domain ${cfg.name}: the primary ${peer} went away; took over from the last checkpoint`,
+          );
+        };
+      } else
+        src.load = async (handle) => {
+          await load(handle, true);
+          if (die === 'ready') process.kill(process.pid, 'SIGKILL');
+          wire.send('READY');
+          const go = await wire.readLine().catch(() => null);
+          if (go !== 'GO') throw new Error('the source did not commit (no GO)');
+          await handle.unpause();
+          wire.send('DONE');
+          wire.socket.end();
+        };
       const rec = await this.create(cfg, src);
       this.logLine(`domain ${rec.id} (${rec.name}) migrated in from ${peer}`);
     } catch (e) {

@@ -8,6 +8,7 @@
  *   dest → src   DOMUS-MIGRATE 1 <nonce-d>
  *   src  → dest  AUTH <hmac("dest" nonce-d)> <nonce-s>
  *   dest → src   OK <hmac("src" nonce-s)>            (or ERR <sentence>, then close)
+ *   src  → dest  MIGRATE                             (REMUS for a Remus pair: remus.ts)
  *   src  → dest  the migration stream: header, DOMAIN_INFO, PAGE_DATA rounds, state, END
  *   dest → src   READY                               (the domain is built, paused)
  *   src  → dest  GO                                  ← the point of no return
@@ -170,7 +171,8 @@ export function parseMigrateTarget(to: string): { host: string; port: number } {
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
-async function open(to: string, key: Buffer): Promise<Wire> {
+/** Connects to the migration listener at `to` and authenticates both ends; `mode` says what follows. */
+export async function openWire(to: string, key: Buffer, mode: 'MIGRATE' | 'REMUS'): Promise<Wire> {
   const { host, port } = parseMigrateTarget(to);
   const socket = connect({ host, port });
   await new Promise<void>((resolve, reject) => {
@@ -205,6 +207,7 @@ async function open(to: string, key: Buffer): Promise<Wire> {
         : `${host}:${port} could not prove it holds the migration key; give both hosts the same DOMUS_MIGRATION_KEY or migration.key`,
     );
   }
+  wire.send(mode);
   return wire;
 }
 
@@ -219,7 +222,7 @@ export async function migrateDomain<C>(o: {
   progress: (p: MigrateProgress) => void;
 }): Promise<MigrateResult> {
   const t0 = performance.now();
-  const wire = await open(o.to, o.key);
+  const wire = await openWire(o.to, o.key, 'MIGRATE');
   let paused = false;
   let logging = false;
   let committed = false;
@@ -319,7 +322,7 @@ export async function migrateDomain<C>(o: {
 }
 
 /** What the destination does with an authenticated connection (hostd: build the domain, wait for GO). */
-export type Receiver = (wire: Wire, peer: string) => Promise<void>;
+export type Receiver = (wire: Wire, peer: string, mode: 'MIGRATE' | 'REMUS') => Promise<void>;
 
 /** Listens for migrations at `listen` ("host:port"); each connection is authenticated, then handed to `receive`. */
 export async function listenForMigrations(listen: string, key: Buffer, receive: Receiver): Promise<Server> {
@@ -340,7 +343,12 @@ export async function listenForMigrations(listen: string, key: Buffer, receive: 
         return;
       }
       wire.send(`OK ${proof(key, 'src', auth[2]!)}`);
-      await receive(wire, peer);
+      const mode = await wire.readLine();
+      if (mode !== 'MIGRATE' && mode !== 'REMUS') {
+        wire.close();
+        return;
+      }
+      await receive(wire, peer, mode);
     })().catch(() => wire.close());
   });
   await new Promise<void>((resolve, reject) => {

@@ -240,7 +240,7 @@ export class PcpuServer {
       }
       case 'save-end': {
         const r = this.get(m.domid);
-        r.domain.dirtyLog?.stop();
+        if (m.outcome !== 'continue') r.domain.dirtyLog?.stop();
         r.frozen = false;
         if (m.outcome === 'destroy') return this.destroy(r);
         if (!r.wasPaused) this.hv.unpause(r.domain);

@@ -135,8 +135,11 @@ export type ToPcpu =
    * collect; `stop` ends it.
    */
   | { t: 'log-dirty'; req: number; domid: number; op: 'start' | 'collect' | 'stop' }
-  /** Ends a save: `resume` lets the domain carry on as before (log-dirty mode off), `destroy` destroys it. */
-  | { t: 'save-end'; req: number; domid: number; outcome: 'resume' | 'destroy' }
+  /**
+   * Ends a save: `resume` lets the domain carry on as before (log-dirty mode off), `continue`
+   * too but keeps log-dirty mode on (a Remus checkpoint), `destroy` destroys it.
+   */
+  | { t: 'save-end'; req: number; domid: number; outcome: 'resume' | 'continue' | 'destroy' }
   /** Fills RAM of a domain created with `spec.restore`: `data` holds a page for each of `gfns`; `zero` pages are zero-filled and `absent` ones unpopulated. */
   | {
       t: 'restore-pages';

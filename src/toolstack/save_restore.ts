@@ -32,6 +32,7 @@ import {
   VCPU_CONTEXT_BYTES,
   type ByteSource,
   type DomainInfo as StreamDomainInfo,
+  type StreamRecord,
 } from './migration/stream.ts';
 import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
 
@@ -159,12 +160,17 @@ export async function writeRam(
   return { pages, zeroPages };
 }
 
-/** The records after RAM: each vCPU, the hypervisor's state, each device, END. */
-export async function writeStateRecords(w: StreamWriter, snap: SaveSnapshot): Promise<void> {
+/** The records after RAM: each vCPU, the hypervisor's state, each device, then END (or, for Remus, CHECKPOINT). */
+export async function writeStateRecords(
+  w: StreamWriter,
+  snap: SaveSnapshot,
+  last: 'end' | 'checkpoint' = 'end',
+): Promise<void> {
   for (let v = 0; v < snap.vcpus.length; v++) await w.writeVcpuState(v, snap.vcpus[v]!);
   await w.writeHypervisorState(snap.hypervisor as Record<string, unknown>);
   for (const d of snap.devices) await w.writeDeviceState(d.name, d.state);
-  await w.end();
+  if (last === 'end') await w.end();
+  else await w.writeCheckpoint();
 }
 
 /** The DOMAIN_INFO of a domain about to be saved or migrated. */
@@ -207,6 +213,8 @@ export interface RestoreSource<C> {
   load(handle: DomainHandle, paused: boolean): Promise<void>;
   /** Closes the file (after load, or instead of it). */
   close(): void;
+  /** The next record after DOMAIN_INFO, or null at the end of the source (for readers other than `load`: remus.ts). */
+  next(): Promise<StreamRecord | null>;
 }
 
 /** Opens a save file and reads up to its DOMAIN_INFO; errors name the file and the fix. */
@@ -261,6 +269,10 @@ export async function openStream<C>(
     vcpus: info.vcpus,
     saved,
     close,
+    async next() {
+      const r = await records.next();
+      return r.done ? null : r.value;
+    },
     async load(handle, paused) {
       const vcpus: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(info.vcpus);
       let hypervisor: unknown;

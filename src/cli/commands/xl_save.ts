@@ -1,8 +1,10 @@
 /**
- * xl's save and restore: `domus save [-c] <domain> <file>` writes the domain's state to a file
- * (the migration stream, docs/migration-stream.md) and destroys the domain, or with -c leaves it
- * running; `domus restore [-p] [-c] <file>` brings it back where it stopped. Paths are made
- * absolute here, since hostd does the reading and writing from its own directory.
+ * xl's save, restore, migrate and remus. `domus save [-c] <domain> <file>` writes the domain's
+ * state to a file (the migration stream, docs/migration-stream.md) and destroys the domain, or
+ * with -c leaves it running; `domus restore [-p] [-c] <file>` brings it back where it stopped;
+ * `domus migrate` moves a running domain to another host and `domus remus` keeps a backup of it
+ * there (hostd does the work: toolstack/migrate.ts, remus.ts). Paths are made absolute here,
+ * since hostd does the reading and writing from its own directory.
  */
 import { resolve } from 'node:path';
 import { UserError } from '../../common/errors.ts';
@@ -130,6 +132,45 @@ fails before the destination has the whole domain, it carries on here.
           `build ${p.ready.toFixed(0)}, start ${p.done.toFixed(0)})\n`,
       );
       process.stdout.write(`${JSON.stringify(r)}\n`);
+      return 0;
+    } finally {
+      c.close();
+    }
+  },
+});
+
+registerCommand({
+  name: 'remus',
+  summary: 'keep a backup of a running domain on another host (xl remus)',
+  usage: `usage: domus remus [-i MS] <domain> <backup-host[:port]>
+
+Remus high availability: copies the domain to the backup host, then checkpoints it there every
+MS milliseconds (default 50) while it runs here. Its network output is held back until the
+backup has the checkpoint that produced it. If this host dies, the backup starts the domain from
+the last checkpoint. The backup's hostd must listen for migrations (domus hostd
+--migrate-listen) with the same migration key. Returns once the first checkpoint is in place;
+protection lasts until the domain ends or the backup goes away. Disks are not mirrored yet.
+  -i, --interval MS   time between checkpoints (5..60000 ms)
+`,
+  async run(args) {
+    const { values, positionals } = parseCommandArgs('remus', args, {
+      interval: { type: 'string', short: 'i' },
+    });
+    if (positionals.length !== 2) {
+      throw new UserError('domus remus takes a domain and a backup host[:port]; see domus help remus');
+    }
+    const [dom, to] = positionals as [string, string];
+    const intervalMs = values.interval === undefined ? undefined : Number(values.interval);
+    const c = await connectToolstack();
+    try {
+      const r = (await c.call('domain.remus', {
+        dom,
+        to,
+        ...(intervalMs !== undefined && { intervalMs }),
+      })) as { intervalMs: number; setupMs: number };
+      process.stderr.write(
+        `Domain ${dom} is protected: backup ${to}, a checkpoint every ${r.intervalMs} ms (first one in place after ${(r.setupMs / 1000).toFixed(2)} s)\n`,
+      );
       return 0;
     } finally {
       c.close();
