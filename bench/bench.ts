@@ -13,13 +13,16 @@
  *   npm run bench [-- --runs 5] [--write] [--scale 100]
  *   npm run bench -- --suite workloads [--runs N] [--only name,group,…] [--bare] [--write]
  *
- * `--suite workloads` runs the real programs of the workloads image instead (workloads.ts).
+ * `--suite workloads` runs the real programs of the workloads image instead (workloads.ts);
+ * `--suite hosting` measures hosted against bare (hosting.ts); `--suite ha` live migration and
+ * Remus between two hosts (ha.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GuestProcess } from './guest_process.ts';
+import { runHaSuite } from './ha.ts';
 import { runHostingSuite } from './hosting.ts';
 import { ensureQemu, QEMU_BINARY, qemuArgs } from './qemu.ts';
 import { runWorkloadsSuite } from './workloads.ts';
@@ -85,8 +88,13 @@ async function main(): Promise<number> {
       throw new Error('--only and --bare apply to --suite workloads');
     return runHostingSuite({ runs, scale, write: values.write });
   }
+  if (values.suite === 'ha') {
+    if (values.only !== undefined || values.bare)
+      throw new Error('--only and --bare apply to --suite workloads');
+    return runHaSuite({ runs, scale, write: values.write });
+  }
   if (values.suite !== 'default')
-    throw new Error(`--suite ${values.suite} is not a suite (default, workloads, hosting)`);
+    throw new Error(`--suite ${values.suite} is not a suite (default, workloads, hosting, ha)`);
   if (values.only !== undefined || values.bare)
     throw new Error('--only and --bare apply to --suite workloads');
   ensureQemu();

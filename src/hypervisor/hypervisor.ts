@@ -19,6 +19,13 @@
  * doorbell, which the loop checks between slices and waits on when idle. The upcall is a level
  * on the domain's PLIC source GUEST_EVTCHN_IRQ that follows vcpu_info[0].evtchn_upcall_pending,
  * re-sampled after every exit and slice.
+ *
+ * Performance rule for the thread this runs on: it must never detach an ArrayBuffer (no
+ * transfer lists in postMessage, no ArrayBuffer.prototype.transfer). The first detach in an
+ * isolate turns off V8's "array buffer detaching" protector for good, and from then on every
+ * typed-array access in optimized code carries a was-it-detached check: measured, 347 such
+ * checks in the interpreter loop alone, ~18% more machine code and 5–15% slower guests. Data
+ * leaves a pCPU by copy (structured clone) instead.
  */
 import { Bus } from '../machine/bus.ts';
 import { CodeCache } from '../machine/code_cache.ts';

@@ -844,7 +844,7 @@ export class Hostd {
         };
       } else
         src.load = async (handle) => {
-          await load(handle, true);
+          await load(handle, true, (offset) => wire.send(`APPLIED ${offset}`));
           if (die === 'ready') process.kill(process.pid, 'SIGKILL');
           wire.send('READY');
           const go = await wire.readLine().catch(() => null);

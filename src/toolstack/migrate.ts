@@ -10,6 +10,8 @@
  *   dest → src   OK <hmac("src" nonce-s)>            (or ERR <sentence>, then close)
  *   src  → dest  MIGRATE                             (REMUS for a Remus pair: remus.ts)
  *   src  → dest  the migration stream: header, DOMAIN_INFO, PAGE_DATA rounds, state, END
+ *   dest → src   APPLIED <offset>, as page batches are in place (many; the source waits for
+ *                the destination to catch up with the pre-copy before it pauses the domain)
  *   dest → src   READY                               (the domain is built, paused)
  *   src  → dest  GO                                  ← the point of no return
  *   dest → src   DONE                                (the domain runs there)
@@ -36,8 +38,8 @@ import { domainInfoOf, writeRam, writeStateRecords } from './save_restore.ts';
 
 /** xend's relocation port. */
 export const DEFAULT_MIGRATE_PORT = 8002;
-/** Stop pre-copy when fewer pages than this are dirty (about 4 MiB: a few ms on the wire). */
-const CONVERGED_PAGES = 1024;
+/** Stop pre-copy when no more pages than this are dirty (1 MiB: a few ms on the wire). */
+const CONVERGED_PAGES = 256;
 const MAX_ROUNDS = 30;
 const PROTOCOL = 'DOMUS-MIGRATE 1';
 
@@ -258,6 +260,21 @@ export async function migrateDomain<C>(o: {
       if (dirty.length <= CONVERGED_PAGES || rounds >= MAX_ROUNDS || dirty.length >= last) break;
       last = dirty.length;
     }
+    // The destination applies pages more slowly than they arrive; pausing before it has caught
+    // up would count its backlog as downtime.
+    let applied = 0;
+    const target = w.bytesWritten;
+    const catchUp = performance.now() + 10_000;
+    while (applied < target && performance.now() < catchUp) {
+      const line = await wire.readLine();
+      if (line === null) throw new Error('the destination closed the connection');
+      const m = /^APPLIED (\d+)$/.exec(line);
+      if (m) applied = Number(m[1]);
+      else
+        throw new UserError(
+          `the destination stopped the migration (${line.replace(/^ERR /, '')}); the domain carries on here`,
+        );
+    }
     tPause = performance.now();
     const snap = await o.handle.saveBegin();
     paused = true;
@@ -276,7 +293,8 @@ export async function migrateDomain<C>(o: {
     o.progress({ round: rounds, pages: n.pages + n.zeroPages, mibPerSec: 0, dirty: 0 });
     await writeStateRecords(w, snap);
     const tSent = performance.now();
-    const ready = await wire.readLine();
+    let ready = await wire.readLine();
+    while (ready?.startsWith('APPLIED ')) ready = await wire.readLine();
     const tReady = performance.now();
     if (ready !== 'READY') {
       throw new UserError(

@@ -210,7 +210,7 @@ export interface RestoreSource<C> {
   vcpus: number;
   saved: SavedConfig<C>;
   /** Streams the rest of the file into the domain (created paused from `saved`), then starts it unless `paused`. */
-  load(handle: DomainHandle, paused: boolean): Promise<void>;
+  load(handle: DomainHandle, paused: boolean, onApplied?: (offset: number) => void): Promise<void>;
   /** Closes the file (after load, or instead of it). */
   close(): void;
   /** The next record after DOMAIN_INFO, or null at the end of the source (for readers other than `load`: remus.ts). */
@@ -273,7 +273,7 @@ export async function openStream<C>(
       const r = await records.next();
       return r.done ? null : r.value;
     },
-    async load(handle, paused) {
+    async load(handle, paused, onApplied) {
       const vcpus: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(info.vcpus);
       let hypervisor: unknown;
       const devices: { name: string; state: unknown }[] = [];
@@ -298,6 +298,13 @@ export async function openStream<C>(
             const batch = handle.restorePages(gfns, rec.pages.slice(), zero, absent);
             batch.catch(() => {}); // awaited below; a stream error may come first
             inFlight.push(batch);
+            // A live migration's source waits for the destination to catch up before it pauses.
+            const offset = reader.offset;
+            if (onApplied)
+              void batch.then(
+                () => onApplied(offset),
+                () => {},
+              );
             if (inFlight.length >= 8) await inFlight.shift();
             break;
           }
