@@ -45,6 +45,10 @@ export class DomusdPort implements ToolstackPort {
     await (await this.hostd()).call(`domain.${op}`, { dom: String(domid), wait: op === 'shutdown' });
   }
 
+  async migrate(domid: number, to: string): Promise<void> {
+    await (await this.hostd()).call('domain.migrate', { dom: String(domid), to });
+  }
+
   onDomainChange(f: (r: DomainRecord) => void): void {
     this.listeners.push(f);
     void this.hostd();

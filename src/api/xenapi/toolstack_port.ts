@@ -20,6 +20,8 @@ export interface ToolstackPort {
   createDomain(config: DomainConfig): Promise<DomainRecord>;
   /** pause, unpause, destroy, shutdown, reboot of a running domain by id. */
   domainOp(op: 'pause' | 'unpause' | 'destroy' | 'shutdown' | 'reboot', domid: number): Promise<void>;
+  /** Live-migrates a domain to the Domus host listening at `to` ("host:port"). */
+  migrate(domid: number, to: string): Promise<void>;
   /** Called with every change hostd reports (state 'gone' when a domain went away). */
   onDomainChange(f: (r: DomainRecord) => void): void;
   /** Durable VM definitions. */

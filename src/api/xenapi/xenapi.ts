@@ -62,6 +62,7 @@ const VM_OPS = [
   'hard_reboot',
   'pause',
   'unpause',
+  'pool_migrate',
 ] as const;
 type VmOp = (typeof VM_OPS)[number];
 
@@ -623,6 +624,32 @@ export class XenApi {
         if (power === 'Halted') need('Running');
         await this.port.domainOp('destroy', domid);
         break;
+      case 'pool_migrate': {
+        // VM.pool_migrate(session, vm, host, options): the pool has one host, so the other
+        // Domus host is named in options.destination ("host:port"; Domus's extension).
+        need('Running');
+        const options = (args[2] ?? {}) as Record<string, unknown>;
+        const to = options['destination'];
+        if (typeof to !== 'string' || to === '') {
+          throw new XenApiError('VM_MIGRATE_FAILED', [
+            vmRef,
+            this.hostRef,
+            String(args[1] ?? ''),
+            'options.destination must name the other Domus host as HOST:PORT',
+          ]);
+        }
+        try {
+          await this.port.migrate(domid, to);
+        } catch (e) {
+          throw new XenApiError('VM_MIGRATE_FAILED', [
+            vmRef,
+            this.hostRef,
+            to,
+            e instanceof Error ? e.message : String(e),
+          ]);
+        }
+        break;
+      }
       case 'hard_reboot': {
         if (power === 'Halted') need('Running');
         const def = (await this.port.definitions()).find((d) => d.uuid === rec['uuid']);

@@ -53,6 +53,12 @@ class MemoryToolstack implements ToolstackPort {
     for (const f of this.listeners) f(r);
     return Promise.resolve(r);
   }
+  migrated: { domid: number; to: string }[] = [];
+  migrate(domid: number, to: string): Promise<void> {
+    this.migrated.push({ domid, to });
+    this.doms = this.doms.filter((x) => x.id !== domid);
+    return Promise.resolve();
+  }
   domainOp(op: 'pause' | 'unpause' | 'destroy' | 'shutdown' | 'reboot', domid: number): Promise<void> {
     const d = this.doms.find((x) => x.id === domid)!;
     if (op === 'pause') d.state = 'paused';
@@ -164,6 +170,21 @@ test('lifecycle: Async.VM.start gives a task that succeeds; power state checks a
   await api.call('VM.unpause', [s, web]);
   await api.call('VM.clean_shutdown', [s, web]);
   assert.equal(await api.call('VM.get_power_state', [s, web]), 'Halted');
+});
+
+test('VM.pool_migrate: needs a running VM and options.destination; hands the domain to the toolstack', async () => {
+  const { api, ts, s } = await setup();
+  const [web] = (await api.call('VM.get_by_name_label', [s, 'web'])) as string[];
+  const [host] = (await api.call('host.get_all', [s])) as string[];
+  assert.deepEqual((await failure(api.call('VM.pool_migrate', [s, web, host, {}])))[0], 'VM_BAD_POWER_STATE');
+  await api.call('VM.start', [s, web, false, false]);
+  const noDest = await failure(api.call('VM.pool_migrate', [s, web, host, {}]));
+  assert.equal(noDest[0], 'VM_MIGRATE_FAILED');
+  assert.match(noDest[4]!, /options\.destination/);
+  assert.deepEqual(ts.migrated, []);
+  await api.call('VM.pool_migrate', [s, web, host, { destination: '192.0.2.7:8002' }]);
+  assert.deepEqual(ts.migrated, [{ domid: 1, to: '192.0.2.7:8002' }]);
+  assert.ok(((await api.call('system.listMethods', [])) as string[]).includes('Async.VM.pool_migrate'));
 });
 
 test('events: event.from returns a snapshot, blocks until a change, and counts every class asked for', async () => {
