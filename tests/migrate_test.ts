@@ -78,7 +78,7 @@ test('a running guest moves to another host; failures before the point of no ret
   const sh = new GuestShell(src, 'mig');
   await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
   await sh.run(
-    '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count; usleep 100000; done) & ' +
+    '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) & ' +
       'dd if=/dev/urandom of=/tmp/seed bs=64k count=128 2>/dev/null; ' +
       '(while true; do cat /tmp/seed >/tmp/dirty; done) & true',
   );

@@ -6,10 +6,11 @@
  * SIGKILL. The backup takes over from its last checkpoint: the service answers again through
  * the backup's forwarded port, and every request the client saw acknowledged is in the file on
  * the backup — the held-back network output never let an answer out before the backup had its
- * effect.
+ * effect. The service also writes each number to its sector of the domain's disk; the backup's
+ * disk replica has every acknowledged one (and what was on the disk before protection began).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -63,6 +64,10 @@ test('the backup takes over when the primary is killed; every acknowledged reque
   assert.equal(backup.domus(['list']).status, 0);
 
   const guest = defaultGuest();
+  const disk = join(primary.runDir, 'ha.img');
+  const seed = Buffer.alloc(8 << 20);
+  seed.write('DATA-WRITTEN-BEFORE-REMUS', 3 << 20);
+  writeFileSync(disk, seed);
   const cfg = join(primary.runDir, 'ha.cfg');
   writeFileSync(
     cfg,
@@ -74,6 +79,7 @@ test('the backup takes over when the primary is killed; every acknowledged reque
       `ramdisk = "${guest.initrd}"`,
       'extra = "console=ttyS0"',
       "vif = [ 'bridge=xenbr0' ]",
+      `disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`,
       '',
     ].join('\n'),
   );
@@ -85,6 +91,7 @@ test('the backup takes over when the primary is killed; every acknowledged reque
       'mkdir -p /tmp/www/cgi-bin; ' +
       "f=/tmp/www/cgi-bin/req; echo '#!/bin/sh' >$f; echo 'n=${QUERY_STRING#n=}' >>$f; " +
       "echo 'echo $n >>/tmp/reqlog' >>$f; " +
+      "echo 'echo disk-$n | dd of=/dev/vda bs=512 seek=$n conv=fsync 2>/dev/null' >>$f; " +
       `echo 'printf "Content-Type: text/plain\\r\\n\\r\\nack %s\\n" $n' >>$f; ` +
       'chmod +x /tmp/www/cgi-bin/req; httpd -p 80 -h /tmp/www',
   );
@@ -131,6 +138,21 @@ test('the backup takes over when the primary is killed; every acknowledged reque
   t.diagnostic(
     `${acked.length} requests acknowledged in all; the service answered on the backup ${answeredAt - killedAt} ms after the primary was killed`,
   );
+
+  // The backup's disk replica holds every acknowledged request's sector, and what was on the
+  // disk before protection began.
+  const replicas = readdirSync(join(backup.runDir, 'state', 'remus'));
+  assert.equal(replicas.length, 1, 'one replicated domain on the backup');
+  const replica = readFileSync(join(backup.runDir, 'state', 'remus', replicas[0]!, 'disk0.img'));
+  assert.equal(replica.length, 8 << 20);
+  assert.equal(replica.subarray(3 << 20, (3 << 20) + 25).toString(), 'DATA-WRITTEN-BEFORE-REMUS');
+  for (const k of acked) {
+    const sector = replica
+      .subarray(k * 512, k * 512 + 16)
+      .toString()
+      .split('\n')[0];
+    assert.equal(sector, `disk-${k}`, `acknowledged request ${k}'s disk write is missing on the backup`);
+  }
 
   const bsh = new GuestShell(backup, 'ha');
   const log = (await bsh.run('cat /tmp/reqlog')).split('\n').filter(Boolean).map(Number);

@@ -63,7 +63,7 @@ test('a running guest is saved, damaged copies are refused, and the file restore
   await sh.run(
     'echo kept-in-tmpfs >/tmp/marker; ' +
       'echo DISK-PATTERN-$((6*7)) | dd of=/dev/vda bs=512 seek=100 conv=fsync 2>/dev/null; ' +
-      '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count; usleep 100000; done) & true',
+      '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) & true',
   );
   await new Promise((r) => setTimeout(r, 1500));
   const before = await probe();

@@ -23,7 +23,7 @@ import {
   restoreVcpu,
 } from '../hypervisor/domain_state.ts';
 import type { Hypervisor } from '../hypervisor/hypervisor.ts';
-import type { BlockFile } from '../platform/node/block_file.ts';
+import type { JournaledDisk } from './disk_journal.ts';
 import type { BuiltDomain } from './domain_builder.ts';
 import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
 
@@ -31,7 +31,7 @@ import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
 export interface SavableDomain {
   domain: Domain;
   built: BuiltDomain;
-  disks: BlockFile[];
+  disks: JournaledDisk[];
   diskSpecs: DiskSpec[];
   macs: string[];
 }
@@ -64,6 +64,7 @@ export function beginSave(hv: Hypervisor, r: SavableDomain): SaveSnapshot {
       disks: r.diskSpecs.map((s) => ({ ...s })),
       macs: [...r.macs],
       ...(d.dirtyLog && { dirty: d.dirtyLog.collect() }),
+      diskWrites: r.disks.flatMap((f, disk) => f.take().map((w) => ({ disk, ...w }))),
     };
   } catch (e) {
     if (!wasPaused) hv.unpause(d);

@@ -375,13 +375,28 @@ export class DomainHandle {
   }
 
   /** Starts log-dirty mode (live migration); resolves with the domain's RAM frames. */
-  async logDirtyStart(): Promise<Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs'>> {
+  async logDirtyStart(
+    journalDisks = false,
+  ): Promise<Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs' | 'diskBytes'>> {
     return (await this.host.request(this.pcpu, {
       t: 'log-dirty',
       req: 0,
       domid: this.id,
       op: 'start',
-    })) as Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs'>;
+      disks: journalDisks,
+    })) as Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs' | 'diskBytes'>;
+  }
+
+  /** Reads from the domain's disk `disk` (index into its disk list). */
+  async diskRead(disk: number, offset: number, length: number): Promise<Uint8Array> {
+    return (await this.host.request(this.pcpu, {
+      t: 'disk-read',
+      req: 0,
+      domid: this.id,
+      disk,
+      offset,
+      length,
+    })) as Uint8Array;
   }
 
   /** The GFNs written since the last call (log-dirty mode). */

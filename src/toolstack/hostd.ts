@@ -9,7 +9,17 @@
  * and takes over a stale socket file left by a dead one.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -800,6 +810,22 @@ export class Hostd {
     return { intervalMs, setupMs: performance.now() - t0 };
   }
 
+  /** Fresh raw replicas of a Remus domain's disks, under the state directory, open for writing. */
+  private remusReplicas(
+    uuid: string,
+    disks: { path: string }[],
+    sizes: number[],
+  ): { path: string; fd: number }[] {
+    const dir = join(this.opts.stateDir ?? join(this.opts.runDir, 'state'), 'remus', uuid);
+    mkdirSync(dir, { recursive: true });
+    return disks.map((_, i) => {
+      const path = join(dir, `disk${i}.img`);
+      const fd = openSync(path, 'w+', 0o600);
+      ftruncateSync(fd, sizes[i] ?? 0);
+      return { path, fd };
+    });
+  }
+
   private migrationKey(): Buffer {
     return migrationKey(this.opts.stateDir ?? join(this.opts.runDir, 'state'));
   }
@@ -834,9 +860,29 @@ export class Hostd {
       // toolstack's bookkeeping (xenstore), which need not count as downtime.
       const load = src.load.bind(src);
       if (mode === 'REMUS') {
+        // The backup's disks are raw replicas in its state directory, kept in step by the stream.
+        const replicas = this.remusReplicas(src.uuid, src.saved.disks, src.saved.diskBytes ?? []);
+        const vdevs = (cfg.disks ?? []).map((d) => d.vdev);
+        src.saved.disks = replicas.map((r, i) => ({
+          path: r.path,
+          readOnly: src.saved.disks[i]!.readOnly,
+          format: 'raw',
+        }));
+        cfg.disks = src.saved.disks.map((d, i) => ({
+          ...d,
+          ...(vdevs[i] !== undefined && { vdev: vdevs[i] }),
+        }));
         src.load = async (handle) => {
           this.logLine(`domain ${cfg.name}: Remus backup for ${peer}`);
-          const r = await remusBackup(src, handle, wire);
+          const r = await remusBackup(src, handle, wire, (disk, offset, data) => {
+            const fd = replicas[disk]?.fd;
+            if (fd === undefined)
+              throw new Error(`the stream writes to disk ${disk}, which the domain does not have`);
+            for (let done = 0; done < data.length;)
+              done += writeSync(fd, data, done, data.length - done, offset + done);
+          }).finally(() => {
+            for (const x of replicas) closeSync(x.fd);
+          });
           if (r === 'ended') throw new Error('the domain ended on the primary');
           this.logLine(
             `domain ${cfg.name}: the primary ${peer} went away; took over from the last checkpoint`,

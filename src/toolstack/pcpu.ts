@@ -14,7 +14,6 @@ import type { Clock } from '../machine/device.ts';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.ts';
 import { Hypervisor } from '../hypervisor/hypervisor.ts';
 import { MachineResources } from '../hypervisor/resources.ts';
-import type { BlockFile } from '../platform/node/block_file.ts';
 import { openDiskImage } from '../platform/node/disk_image.ts';
 import { attachJitToHart } from '../machine/jit/jit.ts';
 import { VirtioBlk } from '../machine/virtio/blk.ts';
@@ -23,6 +22,7 @@ import { parseMac } from './net/ethernet.ts';
 import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
+import { JournaledDisk } from './disk_journal.ts';
 import { beginSave, finishRestore, restorePages } from './domain_save.ts';
 import { checkSavable, ramMap } from '../hypervisor/domain_state.ts';
 import { DirtyLog } from '../hypervisor/log_dirty.ts';
@@ -40,11 +40,11 @@ interface Resident {
   domain: Domain;
   spec: DomainSpec;
   /** Open disk files: the configured ones, then each hot-plugged one, in `diskSpecs` order (closed ones stay). */
-  disks: BlockFile[];
+  disks: JournaledDisk[];
   diskSpecs: DiskSpec[];
   built: BuiltDomain;
   /** Disks hot-plugged by block-attach, by virtio slot. */
-  plugged: Map<number, BlockFile>;
+  plugged: Map<number, JournaledDisk>;
   /** Network interfaces hot-plugged by network-attach: devid → virtio slot. */
   netSlots: Map<number, number>;
   /** MACs of its network interfaces, by devid. */
@@ -133,10 +133,12 @@ export class PcpuServer {
       }
       case 'disk-attach': {
         const r = this.get(m.domid);
-        const file = openDiskImage(m.disk.path, {
-          readOnly: m.disk.readOnly,
-          ...(m.disk.format !== undefined && { format: m.disk.format }),
-        });
+        const file = new JournaledDisk(
+          openDiskImage(m.disk.path, {
+            readOnly: m.disk.readOnly,
+            ...(m.disk.format !== undefined && { format: m.disk.format }),
+          }),
+        );
         try {
           const slot = r.built.plug(new VirtioBlk(file), { kind: 'blk', disk: r.diskSpecs.length });
           r.plugged.set(slot, file);
@@ -227,6 +229,7 @@ export class PcpuServer {
             throw new UserError(`domain ${d.name} is being migrated already; wait for that to end`);
           checkSavable(d, this.hv);
           new DirtyLog(d).start();
+          if (m.disks === true) for (const f of r.disks) f.setJournaling(true);
           const ram = ramMap(d);
           return {
             baseGfn: ram.baseGfn,
@@ -234,6 +237,7 @@ export class PcpuServer {
             layout: r.built.layout.map((x) => ({ ...x })),
             disks: r.diskSpecs.map((x) => ({ ...x })),
             macs: [...r.macs],
+            diskBytes: r.disks.map((f) => f.sizeBytes),
           };
         }
         if (m.op === 'collect') {
@@ -241,11 +245,22 @@ export class PcpuServer {
           return d.dirtyLog.collect();
         }
         d.dirtyLog?.stop();
+        for (const f of r.disks) f.setJournaling(false);
         return undefined;
+      }
+      case 'disk-read': {
+        const f = this.get(m.domid).disks[m.disk];
+        if (!f) throw new UserError(`domain ${m.domid} has no disk ${m.disk}`);
+        const buf = new Uint8Array(Math.min(m.length, Math.max(0, f.sizeBytes - m.offset)));
+        f.read(m.offset, buf);
+        return buf;
       }
       case 'save-end': {
         const r = this.get(m.domid);
-        if (m.outcome !== 'continue') r.domain.dirtyLog?.stop();
+        if (m.outcome !== 'continue') {
+          r.domain.dirtyLog?.stop();
+          for (const f of r.disks) f.setJournaling(false);
+        }
         r.frozen = false;
         if (m.outcome === 'destroy') return this.destroy(r);
         if (!r.wasPaused) this.hv.unpause(r.domain);
@@ -278,16 +293,18 @@ export class PcpuServer {
   }
 
   private create(spec: DomainSpec): Domain {
-    const disks: BlockFile[] = [];
+    const disks: JournaledDisk[] = [];
     let d: Domain;
     let built: BuiltDomain;
     try {
       for (const disk of spec.disks ?? []) {
         disks.push(
-          openDiskImage(disk.path, {
-            readOnly: disk.readOnly,
-            ...(disk.format !== undefined && { format: disk.format }),
-          }),
+          new JournaledDisk(
+            openDiskImage(disk.path, {
+              readOnly: disk.readOnly,
+              ...(disk.format !== undefined && { format: disk.format }),
+            }),
+          ),
         );
       }
       const random =

@@ -71,6 +71,10 @@ export interface SaveSnapshot {
   macs: string[];
   /** In log-dirty mode: the GFNs written since the last collect (live migration's last round). */
   dirty?: number[];
+  /** With disk journaling on (Remus): what the guest wrote to its disks since the last checkpoint. */
+  diskWrites?: { disk: number; offset: number; data: Uint8Array }[];
+  /** Sizes of the disks in `disks`, bytes. */
+  diskBytes?: number[];
 }
 export type DomainRunState = 'running' | 'paused' | 'shutdown' | 'dying';
 
@@ -131,10 +135,13 @@ export type ToPcpu =
   | { t: 'save-begin'; req: number; domid: number }
   /**
    * Log-dirty mode for live migration: `start` write-protects the domain's RAM and replies
-   * { baseGfn, mfns } (as a SaveSnapshot's); `collect` replies the GFNs written since the last
+   * { baseGfn, mfns, layout, disks, macs, diskBytes } (as a SaveSnapshot's) and, with `disks`,
+   * journals disk writes for Remus; `collect` replies the GFNs written since the last
    * collect; `stop` ends it.
    */
-  | { t: 'log-dirty'; req: number; domid: number; op: 'start' | 'collect' | 'stop' }
+  | { t: 'log-dirty'; req: number; domid: number; op: 'start' | 'collect' | 'stop'; disks?: boolean }
+  /** Reads `length` bytes of the domain's disk `disk` (Remus's first copy of it). */
+  | { t: 'disk-read'; req: number; domid: number; disk: number; offset: number; length: number }
   /**
    * Ends a save: `resume` lets the domain carry on as before (log-dirty mode off), `continue`
    * too but keeps log-dirty mode on (a Remus checkpoint), `destroy` destroys it.

@@ -19,12 +19,16 @@
  * the backup loads the last checkpoint's vCPU, hypervisor and device state and starts the
  * domain.
  *
- * Not yet: disk writes are not mirrored (a Remus domain should keep its data in memory, or on
- * storage both hosts reach); Xen's disk replication (DRBD-like) is still to come.
+ * Disks are replicated too: the primary journals every write the guest makes to its disks
+ * (disk_journal.ts), sends each disk once at the start (DOMUS_DISK_WRITE records, zero chunks
+ * left out), then each checkpoint's journal; the backup keeps a raw replica of each disk in its
+ * state directory, applies a checkpoint's writes together with its memory, and its domain runs on
+ * the replicas after a failover. So the backup's disks always match its memory.
  */
 import type { MachineResources } from '../hypervisor/resources.ts';
 import type { DomainHandle } from './host.ts';
 import { openWire, type Wire } from './migrate.ts';
+import { MAX_DISK_WRITE_BYTES } from './migration/stream_format.ts';
 import { StreamWriter, type ByteSink } from './migration/stream.ts';
 import type { SaveSnapshot } from './pcpu_protocol.ts';
 import { domainInfoOf, writeRam, writeStateRecords, type RestoreSource } from './save_restore.ts';
@@ -145,13 +149,31 @@ export class RemusPrimary {
     const w = new StreamWriter(sink);
     let logging = false;
     try {
-      const ram = await o.handle.logDirtyStart();
+      const ram = await o.handle.logDirtyStart(true);
       logging = true;
       await w.writeHeader();
       await w.writeDomainInfo(
-        domainInfoOf(o.handle.name, o.uuid, o.handle.vcpus, ram, o.configOf(ram), ram.layout, ram.disks),
+        domainInfoOf(
+          o.handle.name,
+          o.uuid,
+          o.handle.vcpus,
+          ram,
+          o.configOf(ram),
+          ram.layout,
+          ram.disks,
+          ram.diskBytes,
+        ),
       );
       await writeRam(w, o.resources, ram.baseGfn, ram.mfns);
+      // The disks' first copy, read while the guest runs: what it writes meanwhile is in the
+      // journal, which the first checkpoint carries. Zero chunks are left out (replicas start empty).
+      for (let disk = 0; disk < (ram.diskBytes ?? []).length; disk++) {
+        const size = ram.diskBytes![disk]!;
+        for (let at = 0; at < size; at += MAX_DISK_WRITE_BYTES) {
+          const data = await o.handle.diskRead(disk, at, Math.min(MAX_DISK_WRITE_BYTES, size - at));
+          if (data.some((b) => b !== 0)) await w.writeDiskWrite(disk, at, data);
+        }
+      }
       void this.readAcks(wire);
       const first = await this.checkpoint(w, sink, ram);
       await this.waitAck(first);
@@ -222,6 +244,11 @@ export class RemusPrimary {
     try {
       const dirty = (snap.dirty ?? []).sort((a, b) => a - b);
       if (dirty.length > 0) await writeRam(w, this.o.resources, ram.baseGfn, ram.mfns, dirty);
+      for (const d of snap.diskWrites ?? []) {
+        for (let i = 0; i < d.data.length; i += MAX_DISK_WRITE_BYTES) {
+          await w.writeDiskWrite(d.disk, d.offset + i, d.data.subarray(i, i + MAX_DISK_WRITE_BYTES));
+        }
+      }
       await writeStateRecords(w, snap, 'checkpoint');
       sealed = this.o.hold.seal();
     } finally {
@@ -266,11 +293,13 @@ export async function remusBackup(
   src: RestoreSource<unknown>,
   handle: DomainHandle,
   wire: Wire,
+  writeDisk: (disk: number, offset: number, data: Uint8Array) => void,
 ): Promise<'failover' | 'ended'> {
   type State = { vcpus: Uint8Array[]; hypervisor: unknown; devices: { name: string; state: unknown }[] };
   let last: State | null = null;
   let cur: State = { vcpus: [], hypervisor: undefined, devices: [] };
   let held: { gfns: number[]; data: Uint8Array; zero: number[]; absent: number[] }[] = [];
+  let heldDisk: { disk: number; at: number; data: Uint8Array }[] = [];
   let n = 0;
   try {
     for (;;) {
@@ -288,12 +317,17 @@ export async function remusBackup(
         // The first copy goes straight into the domain; later ones wait for their checkpoint.
         if (last === null) await handle.restorePages(batch.gfns, batch.data, batch.zero, batch.absent);
         else held.push(batch);
+      } else if (rec.type === 'DISK_WRITE') {
+        if (last === null) writeDisk(rec.disk, rec.at, rec.data);
+        else heldDisk.push({ disk: rec.disk, at: rec.at, data: rec.data.slice() });
       } else if (rec.type === 'VCPU_STATE') cur.vcpus[rec.vcpuId] = rec.context.slice();
       else if (rec.type === 'HYPERVISOR_STATE') cur.hypervisor = rec.state;
       else if (rec.type === 'DEVICE_STATE') cur.devices.push({ name: rec.name, state: rec.state });
       else if (rec.type === 'CHECKPOINT') {
         for (const b of held) await handle.restorePages(b.gfns, b.data, b.zero, b.absent);
+        for (const d of heldDisk) writeDisk(d.disk, d.at, d.data);
         held = [];
+        heldDisk = [];
         last = cur;
         cur = { vcpus: [], hypervisor: undefined, devices: [] };
         wire.send(`ACK ${++n}`);

@@ -47,6 +47,8 @@ export interface SavedConfig<C> {
   /** The virtio slots, indexing `disks` and network interfaces by devid. */
   layout: SlotSpec[];
   disks: DiskSpec[];
+  /** Sizes of `disks` in bytes (streams that replicate disks: Remus). */
+  diskBytes?: number[];
 }
 
 export interface SaveResult {
@@ -182,6 +184,7 @@ export function domainInfoOf<C>(
   config: C,
   layout: SlotSpec[],
   disks: DiskSpec[],
+  diskBytes?: number[],
 ): StreamDomainInfo {
   return {
     name,
@@ -193,6 +196,7 @@ export function domainInfoOf<C>(
       domain: config,
       layout,
       disks,
+      ...(diskBytes && { diskBytes }),
     } satisfies SavedConfig<C> as unknown as Record<string, unknown>,
   };
 }
@@ -358,10 +362,20 @@ function checkSavedConfig<C>(config: Record<string, unknown>, stream: string): S
   ) {
     throw bad('no valid disk list');
   }
+  const diskBytes = config['diskBytes'];
+  if (
+    diskBytes !== undefined &&
+    (!Array.isArray(diskBytes) ||
+      diskBytes.length !== disks.length ||
+      !diskBytes.every((n) => Number.isSafeInteger(n) && (n as number) >= 0))
+  ) {
+    throw bad('a disk size list that does not match its disks');
+  }
   return {
     version: SAVED_CONFIG_VERSION,
     domain: domain as C,
     layout: layout as SlotSpec[],
     disks: disks as DiskSpec[],
+    ...(diskBytes !== undefined && { diskBytes: diskBytes as number[] }),
   };
 }

@@ -10,6 +10,7 @@
  *   DOMUS_VCPU_STATE v1       vcpu_id u32, version u32, context [VCPU_CONTEXT_BYTES]
  *   DOMUS_HYPERVISOR_STATE v1 version u32, reserved u32, JSON object (to the end of the body)
  *   DOMUS_DEVICE_STATE v1     version u32, name_length u32, name (UTF-8), JSON value (to the end)
+ *   DOMUS_DISK_WRITE          disk u32, reserved u32, offset u64 (bytes, 512-aligned), data (to the end)
  *
  * Decoders treat a body as untrusted even though its checksum matched (a faulty writer is
  * possible): every count and length is checked against the body's size before it is used, and
@@ -18,6 +19,7 @@
  * their owners (hypervisor objects, devices) validate them on restore.
  */
 import {
+  MAX_DISK_WRITE_BYTES,
   MAX_BATCH_PAGES,
   MAX_DEVICE_NAME_BYTES,
   MAX_DOMAIN_INFO_BYTES,
@@ -410,4 +412,40 @@ function json(b: Uint8Array, what: string): unknown {
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+// ---- DOMUS_DISK_WRITE ------------------------------------------------------------------------
+
+/** Bytes written to disk `disk` (an index into the domain's disk list) at byte `offset`. */
+export interface DiskWrite {
+  disk: number;
+  offset: number;
+  data: Uint8Array;
+}
+
+export function encodeDiskWrite(w: DiskWrite): Uint8Array {
+  if (!Number.isInteger(w.disk) || w.disk < 0 || w.disk > 0xffff)
+    throw new Error(`disk index ${w.disk} is out of range`);
+  if (!Number.isSafeInteger(w.offset) || w.offset < 0 || w.offset % 512 !== 0)
+    throw new Error(`disk offset ${w.offset} is not a whole sector`);
+  if (w.data.length > MAX_DISK_WRITE_BYTES)
+    throw new Error(`a disk write holds at most ${MAX_DISK_WRITE_BYTES} bytes`);
+  const b = new Uint8Array(16 + w.data.length);
+  const v = view(b);
+  v.setUint32(0, w.disk, true);
+  setU64(v, 8, w.offset);
+  b.set(w.data, 16);
+  return b;
+}
+
+export function decodeDiskWrite(b: Uint8Array): DiskWrite {
+  if (b.length < 16) throw new BodyError(`is ${b.length} bytes, shorter than its 16-byte header`);
+  const v = view(b);
+  const disk = v.getUint32(0, true);
+  if (disk > 0xffff) throw new BodyError(`names disk ${disk}`);
+  const hi = v.getUint32(12, true);
+  if (hi >= 0x200000) throw new BodyError('has an offset beyond 2^53');
+  const offset = hi * 4294967296 + v.getUint32(8, true);
+  if (offset % 512 !== 0) throw new BodyError(`has offset ${offset}, not a whole sector`);
+  return { disk, offset, data: b.subarray(16) };
 }

@@ -69,6 +69,13 @@ export const REC_TYPE_DOMUS_HYPERVISOR_STATE = 0x444d0003;
 export const REC_TYPE_DOMUS_DEVICE_STATE = 0x444d0004;
 /** Bit 31 of a record type: the record is optional and a reader that does not know it skips it. */
 export const REC_TYPE_OPTIONAL = 0x80000000;
+/**
+ * Optional: bytes written to one of the domain's disks (Remus's disk replication). A reader
+ * without a disk to keep in step (a restore from a file) may skip it.
+ */
+export const REC_TYPE_DOMUS_DISK_WRITE = 0xc44d0001;
+/** Most data bytes in one DOMUS_DISK_WRITE record. */
+export const MAX_DISK_WRITE_BYTES = 4 << 20;
 
 export const RECORD_HEADER_BYTES = 16;
 
@@ -106,6 +113,7 @@ const REC_NAMES: Record<number, string> = {
   [REC_TYPE_DOMUS_VCPU_STATE]: 'DOMUS_VCPU_STATE',
   [REC_TYPE_DOMUS_HYPERVISOR_STATE]: 'DOMUS_HYPERVISOR_STATE',
   [REC_TYPE_DOMUS_DEVICE_STATE]: 'DOMUS_DEVICE_STATE',
+  [REC_TYPE_DOMUS_DISK_WRITE]: 'DOMUS_DISK_WRITE',
 };
 
 /** `PAGE_DATA` (0x00000001) or `type 0x12345678` for a record type. */
@@ -133,6 +141,8 @@ export function maxBodyBytes(type: number): number {
       return 8 + MAX_JSON_BYTES;
     case REC_TYPE_DOMUS_DEVICE_STATE:
       return 8 + MAX_DEVICE_NAME_BYTES + MAX_JSON_BYTES;
+    case REC_TYPE_DOMUS_DISK_WRITE:
+      return 16 + MAX_DISK_WRITE_BYTES;
     default:
       return (type & REC_TYPE_OPTIONAL) !== 0 ? MAX_OPTIONAL_BYTES : -1;
   }

@@ -20,6 +20,7 @@
 import {
   BodyError,
   decodeDeviceState,
+  decodeDiskWrite,
   decodeDomainInfo,
   decodeHypervisorState,
   decodePageData,
@@ -39,6 +40,7 @@ import {
   recordTypeName,
   REC_TYPE_CHECKPOINT,
   REC_TYPE_DOMUS_DEVICE_STATE,
+  REC_TYPE_DOMUS_DISK_WRITE,
   REC_TYPE_DOMUS_DOMAIN_INFO,
   REC_TYPE_DOMUS_HYPERVISOR_STATE,
   REC_TYPE_DOMUS_VCPU_STATE,
@@ -58,6 +60,7 @@ export type StreamRecord =
   | { type: 'HYPERVISOR_STATE'; offset: number; state: Record<string, unknown> }
   | { type: 'DEVICE_STATE'; offset: number; name: string; state: unknown }
   | { type: 'CHECKPOINT'; offset: number }
+  | { type: 'DISK_WRITE'; offset: number; disk: number; at: number; data: Uint8Array }
   | { type: 'END'; offset: number };
 
 export interface StreamReaderOptions {
@@ -192,6 +195,10 @@ export class StreamReader implements AsyncIterable<StreamRecord> {
           return { type: 'HYPERVISOR_STATE', offset, state: decodeHypervisorState(b) };
         case REC_TYPE_DOMUS_DEVICE_STATE:
           return { type: 'DEVICE_STATE', offset, ...decodeDeviceState(b) };
+        case REC_TYPE_DOMUS_DISK_WRITE: {
+          const w = decodeDiskWrite(b);
+          return { type: 'DISK_WRITE', offset, disk: w.disk, at: w.offset, data: w.data };
+        }
         case REC_TYPE_CHECKPOINT:
           this.checkpoints++;
           return { type: 'CHECKPOINT', offset };
@@ -240,7 +247,8 @@ function isKnown(type: number): boolean {
     type === REC_TYPE_DOMUS_DOMAIN_INFO ||
     type === REC_TYPE_DOMUS_VCPU_STATE ||
     type === REC_TYPE_DOMUS_HYPERVISOR_STATE ||
-    type === REC_TYPE_DOMUS_DEVICE_STATE
+    type === REC_TYPE_DOMUS_DEVICE_STATE ||
+    type === REC_TYPE_DOMUS_DISK_WRITE
   );
 }
 

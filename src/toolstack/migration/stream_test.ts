@@ -422,6 +422,26 @@ test('unknown optional records are skipped; unknown mandatory ones are refused',
   );
 });
 
+test('DOMUS_DISK_WRITE records carry a disk, a sector offset and data; bad offsets are refused', async () => {
+  const sink = new MemorySink();
+  const w = new StreamWriter(sink);
+  await w.writeHeader();
+  await w.writeDomainInfo(SAMPLE_INFO);
+  const data = new TextEncoder().encode('sector data '.repeat(100));
+  await w.writeDiskWrite(1, 512 * 77, data);
+  await assert.rejects(w.writeDiskWrite(0, 100, data), /not a whole sector/);
+  await w.writeCheckpoint();
+  await w.end();
+  const recs = await readAll(sink.bytes());
+  const dw = recs.find((r) => r.type === 'DISK_WRITE');
+  assert.ok(dw && dw.type === 'DISK_WRITE');
+  assert.equal(dw.disk, 1);
+  assert.equal(dw.at, 512 * 77);
+  assert.deepEqual(dw.data, data);
+  // The record is optional (bit 31): a reader that does not know it would skip it.
+  assert.equal((0xc44d0001 & 0x80000000) !== 0, true);
+});
+
 test('bytes after END are refused in a file and left alone on a socket', async () => {
   const good = await smallSample();
   const longer = new Uint8Array(good.length + 8);

@@ -17,6 +17,7 @@
 import { crc32c } from './crc32c.ts';
 import {
   encodeDeviceState,
+  encodeDiskWrite,
   encodeDomainInfo,
   encodeHypervisorState,
   encodePageDataInto,
@@ -35,6 +36,7 @@ import {
   recordTypeName,
   REC_TYPE_CHECKPOINT,
   REC_TYPE_DOMUS_DEVICE_STATE,
+  REC_TYPE_DOMUS_DISK_WRITE,
   REC_TYPE_DOMUS_DOMAIN_INFO,
   REC_TYPE_DOMUS_HYPERVISOR_STATE,
   REC_TYPE_DOMUS_VCPU_STATE,
@@ -114,6 +116,11 @@ export class StreamWriter {
   /** DOMUS_DEVICE_STATE: one device's `saveState()`. */
   async writeDeviceState(name: string, state: unknown): Promise<void> {
     await this.writeRecord(REC_TYPE_DOMUS_DEVICE_STATE, encodeDeviceState(name, state));
+  }
+
+  /** DOMUS_DISK_WRITE (optional): bytes written to disk `disk` at byte `offset` (Remus). */
+  async writeDiskWrite(disk: number, offset: number, data: Uint8Array): Promise<void> {
+    await this.writeRecord(REC_TYPE_DOMUS_DISK_WRITE, encodeDiskWrite({ disk, offset, data }));
   }
 
   /** CHECKPOINT: the records so far are one consistent state of the domain (Remus). */
