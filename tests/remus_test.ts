@@ -159,3 +159,34 @@ test('the backup takes over when the primary is killed; every acknowledged reque
   for (const k of acked)
     assert.ok(log.includes(k), `acknowledged request ${k} is missing on the backup (log: ${log.join(' ')})`);
 });
+
+test('a protected domain destroyed on the primary is dropped by the backup, not started there', async () => {
+  const listen = await freePort();
+  const primary = new TestHost();
+  primary.env['DOMUS_MIGRATION_KEY'] = KEY;
+  const backup = new TestHost();
+  Object.assign(backup.env, { DOMUS_MIGRATION_KEY: KEY, DOMUS_MIGRATE_LISTEN: `127.0.0.1:${listen}` });
+  hosts.push(primary, backup);
+  assert.equal(backup.domus(['list']).status, 0);
+  const guest = defaultGuest();
+  const cfg = join(primary.runDir, 'gone.cfg');
+  writeFileSync(
+    cfg,
+    [
+      'name = "gone"',
+      'memory = 64',
+      `kernel = "${guest.kernel}"`,
+      `ramdisk = "${guest.initrd}"`,
+      'extra = "console=ttyS0"',
+      '',
+    ].join('\n'),
+  );
+  assert.equal(primary.domus(['create', cfg]).status, 0);
+  await new GuestShell(primary, 'gone').waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
+  const r = primary.domus(['remus', '-i', '50', 'gone', `127.0.0.1:${listen}`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(backup.domus(['list']).stdout, /^gone +\d+ .*--p---/m, 'the backup holds a paused copy');
+  assert.equal(primary.domus(['destroy', 'gone']).status, 0);
+  await until(() => !/^gone /m.test(backup.domus(['list']).stdout), 10_000, 'the backup to drop its copy');
+  assert.doesNotMatch(backup.domus(['dmesg']).stdout, /took over/, 'the backup never started the domain');
+});

@@ -108,6 +108,9 @@ export interface RemusStatus {
 /** The primary's side of a Remus pair; see the module comment. */
 export class RemusPrimary {
   private wire: Wire | undefined;
+  private writer: StreamWriter | undefined;
+  /** The checkpoint being taken or sent, which END must not interleave with. */
+  private inflight: Promise<unknown> = Promise.resolve();
   private stopped = false;
   private checkpoints = 0;
   private acked = 0;
@@ -147,6 +150,7 @@ export class RemusPrimary {
     this.wire = wire;
     const sink = new SwitchSink((b) => this.send(b));
     const w = new StreamWriter(sink);
+    this.writer = w;
     let logging = false;
     try {
       const ram = await o.handle.logDirtyStart(true);
@@ -187,11 +191,17 @@ export class RemusPrimary {
     }
   }
 
-  /** Stops protection (the domain carries on, unprotected). */
+  /**
+   * Stops protection. The backup is told (END, after any checkpoint in flight) to drop its copy,
+   * so that a domain shutting down, rebooting or destroyed here never starts there too; only a
+   * broken channel — this host gone — makes the backup take over.
+   */
   async stop(why: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.wire?.close();
+    await this.inflight.catch(() => {});
+    if (this.wire && !this.wire.socket.destroyed) await this.writer?.end().catch(() => {});
+    this.wire?.socket.end();
     this.o.hold.releaseAll();
     await this.o.handle.logDirtyStop().catch(() => {});
     this.end(why);
@@ -268,14 +278,13 @@ export class RemusPrimary {
       const r = await Promise.race([gone, new Promise((res) => setTimeout(() => res('tick'), wait))]);
       if (this.stopped) return;
       if (r === 'gone') {
-        // The domain ended on the primary: tell the backup to drop its copy.
-        await w.end().catch(() => {});
         await this.stop('the domain ended');
         return;
       }
       next = performance.now() + this.o.intervalMs;
       try {
-        await this.checkpoint(w, sink, ram);
+        this.inflight = this.checkpoint(w, sink, ram);
+        await this.inflight;
       } catch (e) {
         await this.stop(`a checkpoint failed: ${e instanceof Error ? e.message : String(e)}`);
         return;
