@@ -247,7 +247,10 @@ function grantTableOp(x: HypercallHost, v: Vcpu, cmd: number, arg: number, count
         const local = (gfn: number, writable: boolean): number => {
           if (d.pageKind(gfn) !== 'ram') return -1;
           const mfn = d.p2m.mfnOf(gfn as Gfn);
-          if (writable) x.written(mfn);
+          if (writable) {
+            x.written(mfn);
+            d.dirtyLog?.mark(gfn); // a grant copy into the caller's RAM (log-dirty mode)
+          }
           return mfn;
         };
         const status = gt.gnttab_copy(
