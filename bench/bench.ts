@@ -15,7 +15,8 @@
  *
  * `--suite workloads` runs the real programs of the workloads image instead (workloads.ts);
  * `--suite hosting` measures hosted against bare (hosting.ts); `--suite ha` live migration and
- * Remus between two hosts (ha.ts).
+ * Remus between two hosts (ha.ts); `--suite io` virtio-blk and guest-to-guest TCP throughput
+ * against QEMU (io.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -24,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { GuestProcess } from './guest_process.ts';
 import { runHaSuite } from './ha.ts';
 import { runHostingSuite } from './hosting.ts';
+import { runIoSuite } from './io.ts';
 import { ensureQemu, QEMU_BINARY, qemuArgs } from './qemu.ts';
 import { runWorkloadsSuite } from './workloads.ts';
 
@@ -88,13 +90,18 @@ async function main(): Promise<number> {
       throw new Error('--only and --bare apply to --suite workloads');
     return runHostingSuite({ runs, scale, write: values.write });
   }
+  if (values.suite === 'io') {
+    if (values.only !== undefined || values.bare)
+      throw new Error('--only and --bare apply to --suite workloads');
+    return runIoSuite({ runs, write: values.write });
+  }
   if (values.suite === 'ha') {
     if (values.only !== undefined || values.bare)
       throw new Error('--only and --bare apply to --suite workloads');
     return runHaSuite({ runs, scale, write: values.write });
   }
   if (values.suite !== 'default')
-    throw new Error(`--suite ${values.suite} is not a suite (default, workloads, hosting, ha)`);
+    throw new Error(`--suite ${values.suite} is not a suite (default, workloads, hosting, ha, io)`);
   if (values.only !== undefined || values.bare)
     throw new Error('--only and --bare apply to --suite workloads');
   ensureQemu();

@@ -11,13 +11,14 @@
  * requests, as a PV guest takes them from xenstore's control/ nodes. Network interfaces are
  * virtio-net devices whose frames the caller carries to a virtual switch.
  *
- * Slots. Devices fill the 8 virtio-mmio slots in order: disks, entropy, control, the optional
- * virtio console, network interfaces. Each slot is a `VirtioSlot` whose device can be swapped
+ * Slots. Devices fill the 8 virtio-mmio slots in order: disks, entropy, control, the memory
+ * balloon (mem-set), the optional virtio console, network interfaces. Each slot is a `VirtioSlot` whose device can be swapped
  * while the domain runs (block-attach/detach).
  */
 import { UserError } from '../common/errors.ts';
 import { checkKernel, isElf } from '../machine/loader.ts';
 import type { BlockBackend } from '../machine/virtio/blk.ts';
+import { VirtioBalloon } from '../machine/virtio/balloon.ts';
 import { VirtioBlk } from '../machine/virtio/blk.ts';
 import { VirtioConsole } from '../machine/virtio/console.ts';
 import type { VirtioDeviceModel } from '../machine/virtio/device.ts';
@@ -26,6 +27,7 @@ import { VirtioNet } from '../machine/virtio/net.ts';
 import { VirtioRng } from '../machine/virtio/rng.ts';
 import type { MmioDevice } from '../machine/device.ts';
 import { GUEST_RAM_BASE, GUEST_VIRTIO_BASE, GUEST_VIRTIO_SLOTS, type Domain } from '../hypervisor/domain.ts';
+import type { Gfn } from '../hypervisor/p2m.ts';
 import type { Hypervisor } from '../hypervisor/hypervisor.ts';
 import { buildGuestFdt } from './guest_fdt.ts';
 
@@ -69,6 +71,7 @@ export type SlotSpec =
   | { kind: 'blk'; disk: number }
   | { kind: 'rng' }
   | { kind: 'control' }
+  | { kind: 'balloon' }
   | { kind: 'console' }
   | { kind: 'net'; devid: number };
 
@@ -97,6 +100,8 @@ export class VirtioSlot implements MmioDevice {
 export interface BuiltDomain {
   domain: Domain;
   control: VirtioConsole;
+  /** The memory balloon (mem-set): its target moves the guest's memory down and back up. */
+  balloon: VirtioBalloon;
   nets: VirtioNet[];
   slots: VirtioSlot[];
   /** What each slot holds now. */
@@ -168,6 +173,15 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
         },
       ],
     });
+    // Inflated pages' frames go back to the machine; deflated pages get fresh (zeroed) frames.
+    const balloon = new VirtioBalloon({
+      inflate: (pfns) => {
+        for (const gfn of pfns) if (d.inSpan(gfn)) d.depopulate(gfn as Gfn);
+      },
+      deflate: (pfns) => {
+        for (const gfn of pfns) if (d.inSpan(gfn) && d.pageKind(gfn) === 'none') d.populate(gfn as Gfn);
+      },
+    });
     const con = cfg.virtioConsole ? new VirtioConsole((bytes) => d.consoleWrite(bytes)) : undefined;
     if (con) d.virtioConsole = con;
     const nets = (cfg.vifs ?? []).map((v) => new VirtioNet({ mac: v.mac, onTransmit: v.onTransmit }));
@@ -195,6 +209,8 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
           return new VirtioRng(cfg.random);
         case 'control':
           return control;
+        case 'balloon':
+          return balloon;
         case 'console':
           if (!con) throw new UserError(`domain ${cfg.name}: a virtio slot holds a console it was not given`);
           return con;
@@ -223,6 +239,7 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
     return {
       domain: d,
       control,
+      balloon,
       nets,
       slots,
       layout,
@@ -247,11 +264,11 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
   }
 }
 
-/** The slots of a new domain, in order: disks, entropy, control, the optional console, network interfaces. */
+/** The slots of a new domain, in order: disks, entropy, control, balloon, the optional console, network interfaces. */
 function defaultLayout(disks: number, console: boolean, nets: number): SlotSpec[] {
   const layout: SlotSpec[] = [];
   for (let i = 0; i < disks; i++) layout.push({ kind: 'blk', disk: i });
-  layout.push({ kind: 'rng' }, { kind: 'control' });
+  layout.push({ kind: 'rng' }, { kind: 'control' }, { kind: 'balloon' });
   if (console) layout.push({ kind: 'console' });
   for (let i = 0; i < nets; i++) layout.push({ kind: 'net', devid: i });
   return layout;

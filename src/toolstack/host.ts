@@ -387,6 +387,11 @@ export class DomainHandle {
     })) as Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs' | 'diskBytes'>;
   }
 
+  /** Asks the guest's balloon to bring the domain to `bytes` of memory (mem-set). */
+  async setMemoryTarget(bytes: number): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'mem-target', req: 0, domid: this.id, bytes });
+  }
+
   /** Reads from the domain's disk `disk` (index into its disk list). */
   async diskRead(disk: number, offset: number, length: number): Promise<Uint8Array> {
     return (await this.host.request(this.pcpu, {

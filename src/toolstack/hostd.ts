@@ -468,14 +468,11 @@ export class Hostd {
         }
         e.targetMiB = mib;
         await this.xs.write(`/local/domain/${e.id}/memory/target`, String(mib * 1024));
+        // The guest's virtio-balloon driver takes the difference (Linux: CONFIG_VIRTIO_BALLOON).
+        await e.handle.setMemoryTarget(mib * MiB);
         this.logLine(`${e.name}: memory target ${mib} MiB`);
         await this.changed(e);
-        return {
-          note:
-            mib === e.config.memoryMiB
-              ? undefined
-              : `the target is in xenstore (memory/target); ${e.name} has no balloon driver, so it keeps ${e.config.memoryMiB} MiB`,
-        };
+        return {};
       }
       case 'domain.vcpu-set': {
         const e = this.find(a.dom);

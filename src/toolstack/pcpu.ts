@@ -248,6 +248,12 @@ export class PcpuServer {
         for (const f of r.disks) f.setJournaling(false);
         return undefined;
       }
+      case 'mem-target': {
+        const r = this.get(m.domid);
+        const pages = Math.max(0, Math.floor((r.domain.memoryBytes - m.bytes) / 4096));
+        r.built.balloon.setTarget(pages);
+        return undefined;
+      }
       case 'disk-read': {
         const f = this.get(m.domid).disks[m.disk];
         if (!f) throw new UserError(`domain ${m.domid} has no disk ${m.disk}`);
@@ -418,7 +424,8 @@ export class PcpuServer {
       name: d.name,
       pcpu: this.init.pcpu,
       state: d.state,
-      memoryBytes: d.memoryBytes,
+      // What it has now (a balloon may hold some back), as xl list shows.
+      memoryBytes: d.totPages * 4096,
       vcpus: d.vcpus.length,
       weight: d.weight,
       cap: d.cap,

@@ -140,6 +140,8 @@ export type ToPcpu =
    * collect; `stop` ends it.
    */
   | { t: 'log-dirty'; req: number; domid: number; op: 'start' | 'collect' | 'stop'; disks?: boolean }
+  /** Sets the domain's memory target (mem-set): its balloon takes or gives back the difference. */
+  | { t: 'mem-target'; req: number; domid: number; bytes: number }
   /** Reads `length` bytes of the domain's disk `disk` (Remus's first copy of it). */
   | { t: 'disk-read'; req: number; domid: number; disk: number; offset: number; length: number }
   /**

@@ -349,7 +349,7 @@ function checkSavedConfig<C>(config: Record<string, unknown>, stream: string): S
   const domain = config['domain'];
   if (typeof domain !== 'object' || domain === null) throw bad('no domain configuration');
   const layout = config['layout'];
-  const kinds = ['empty', 'blk', 'rng', 'control', 'console', 'net'];
+  const kinds = ['empty', 'blk', 'rng', 'control', 'balloon', 'console', 'net'];
   if (!Array.isArray(layout) || !layout.every((s) => kinds.includes((s as { kind?: string })?.kind ?? ''))) {
     throw bad('no valid slot layout');
   }

@@ -3,9 +3,9 @@
  * network-detach, dmesg.
  *
  * As in xl, mem-set and vcpu-set change the domain's targets in xenstore (memory/target,
- * cpu/N/availability); vcpu-set also asks the guest agent to bring vCPUs on- or offline (CPU
- * hotplug). A guest without a balloon driver keeps its memory: mem-set records the target only,
- * and says so.
+ * cpu/N/availability); mem-set also sets the target of the domain's virtio-balloon, whose guest
+ * driver gives memory back or takes it again; vcpu-set asks the guest agent to bring vCPUs on- or
+ * offline (CPU hotplug).
  */
 import { UserError } from '../../common/errors.ts';
 import { parseVifSpec } from '../../toolstack/xlcfg_vif.ts';
@@ -39,8 +39,9 @@ registerCommand({
   usage: `usage: domus mem-set <domain> <mem>
 
 Sets the domain's memory target (MiB, or with a unit: 512m, 1g), written to xenstore's
-memory/target as xl does. The target may not exceed mem-max. The default guest has no balloon
-driver, so its memory stays as it is.
+memory/target as xl does and given to the domain's virtio-balloon: the guest's balloon driver
+hands memory back to the host (domus list shows it shrink) or takes it again, up to the
+domain's memory at creation. The target may not exceed mem-max.
 `,
   async run(args) {
     const [dom, mem] = twoArgs('mem-set', args);

@@ -1,0 +1,230 @@
+/**
+ * `npm run bench -- --suite io`: the split drivers' throughput against QEMU, same guest, same
+ * workload, alternately (issue 5).
+ *
+ * - Disk: `dd` writes 64 MiB of zeros to the guest's virtio-blk disk (`conv=fsync`), the page
+ *   cache is dropped, and `dd` reads them back; the rates are dd's own (guest clock). Domus:
+ *   `domus run --disk` (a domain, its virtio-blk backend on the pCPU); QEMU: the reference
+ *   runner with the same raw image as a virtio-blk device.
+ * - Network: 64 MiB from one guest to another over TCP with busybox `nc`, timed in the
+ *   receiving guest from its first byte to its last (/proc/uptime). Domus: two domains on the
+ *   virtual switch xenbr0 (hostd); QEMU: two QEMU processes joined by a socket netdev.
+ *
+ * Ratios are Domus/QEMU in time (above 1: Domus is slower).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultGuest } from '../src/platform/node/guest_image.ts';
+import { GuestShell, TestHost } from '../tests/toolstack_host.ts';
+import { GuestProcess } from './guest_process.ts';
+import { ensureQemu, startQemu } from './qemu.ts';
+
+const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
+const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
+const TIMEOUT_MS = 600_000;
+const MIB = 64;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function table(header: string[], rows: string[][]): string {
+  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+// ---- disk ------------------------------------------------------------------------------------
+
+const DD_SCRIPT =
+  `dd if=/dev/zero of=/dev/vda bs=1M count=${MIB} conv=fsync 2>&1; echo 3 >/proc/sys/vm/drop_caches; ` +
+  `dd if=/dev/vda of=/dev/null bs=1M count=${MIB} 2>&1`;
+
+/** dd's "N bytes (…) copied, S seconds, …" lines: write seconds, then read seconds. */
+async function ddRun(g: GuestProcess): Promise<{ write: number; read: number }> {
+  try {
+    await g.waitForLine(/DOMUS-GUEST-READY/, TIMEOUT_MS);
+    await g.wait(TIMEOUT_MS);
+    const secs = [...g.output.matchAll(/bytes \([^)]*\) copied, ([\d.]+) seconds/g)].map((m) => Number(m[1]));
+    if (secs.length !== 2) throw new Error(`no dd results; console tail:\n${g.tail()}`);
+    return { write: secs[0]!, read: secs[1]! };
+  } finally {
+    g.kill();
+  }
+}
+
+// ---- network ---------------------------------------------------------------------------------
+
+/** A shell on a guest: Domus's through hostd, QEMU's on its serial console. */
+interface Shell {
+  run(cmd: string, ms?: number): Promise<string>;
+}
+
+class QemuShell implements Shell {
+  private n = 0;
+  constructor(readonly g: GuestProcess) {}
+  async run(cmd: string, ms = 120_000): Promise<string> {
+    const k = ++this.n;
+    const from = this.g.lines.length;
+    this.g.type(`echo Q-B$((${k}+0)); ${cmd}; echo Q-E$((${k}+0))\n`);
+    const b = await this.g.waitForLine(new RegExp(`^Q-B${k}$`), ms, from);
+    const e = await this.g.waitForLine(new RegExp(`^Q-E${k}$`), ms, b.index);
+    return this.g.lines
+      .slice(b.index + 1, e.index)
+      .map((l) => l.text)
+      .join('\n');
+  }
+}
+
+/** Sends MIB MiB from `tx` to `rx` (at 10.0.2.15); returns the receiver's seconds from first to last byte. */
+async function tcpRun(rx: Shell, tx: Shell): Promise<number> {
+  const bytes = MIB << 20;
+  const receiving = rx.run(
+    `nc -l -p 5000 </dev/null | { dd bs=1 count=1 of=/dev/null 2>/dev/null; a=$(cut -d' ' -f1 /proc/uptime); ` +
+      `head -c ${bytes - 1} >/dev/null; b=$(cut -d' ' -f1 /proc/uptime); echo "RX-TIME $a $b"; }`,
+    TIMEOUT_MS,
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  await tx.run(`dd if=/dev/zero bs=64k count=${bytes >> 16} 2>/dev/null | nc 10.0.2.15 5000 & true`);
+  const out = await receiving;
+  const m = /RX-TIME ([\d.]+) ([\d.]+)/.exec(out);
+  if (!m) throw new Error(`no receive time in:\n${out}`);
+  await tx.run('kill %1 2>/dev/null; true');
+  return Number(m[2]) - Number(m[1]);
+}
+
+async function domusTcp(): Promise<number> {
+  const host = new TestHost();
+  try {
+    const guest = defaultGuest();
+    const shells: GuestShell[] = [];
+    for (const name of ['rx', 'tx']) {
+      const cfg = join(host.runDir, `${name}.cfg`);
+      writeFileSync(
+        cfg,
+        [
+          `name = "${name}"`,
+          'memory = 128',
+          `kernel = "${guest.kernel}"`,
+          `ramdisk = "${guest.initrd}"`,
+          'extra = "console=ttyS0"',
+          "vif = [ 'bridge=xenbr0' ]",
+          '',
+        ].join('\n'),
+      );
+      const r = host.domus(['create', cfg]);
+      if (r.status !== 0) throw new Error(`domus create: ${r.stderr}`);
+      shells.push(new GuestShell(host, name));
+    }
+    for (const [i, sh] of shells.entries()) {
+      await sh.waitFor(/DOMUS-GUEST-READY/, TIMEOUT_MS, 'the ready marker');
+      await sh.run(`ip addr add 10.0.2.${15 + i}/24 dev eth0 && ip link set eth0 up`);
+    }
+    return await tcpRun(shells[0]!, shells[1]!);
+  } finally {
+    await host.stop();
+  }
+}
+
+async function qemuTcp(): Promise<number> {
+  const port = await freePort();
+  const nic = (i: number, how: string) => [
+    '-netdev',
+    `socket,id=n0,${how}=127.0.0.1:${port}`,
+    '-device',
+    `virtio-net-device,netdev=n0,mac=52:54:00:12:34:${(0x56 + i).toString(16)}`,
+  ];
+  const rx = startQemu({ memoryMiB: 128, extraArgs: nic(0, 'listen') });
+  await new Promise((r) => setTimeout(r, 500));
+  const tx = startQemu({ memoryMiB: 128, extraArgs: nic(1, 'connect') });
+  try {
+    const shells = [new QemuShell(rx), new QemuShell(tx)];
+    for (const [i, g] of [rx, tx].entries()) {
+      await g.waitForLine(/DOMUS-GUEST-READY/, TIMEOUT_MS);
+      await shells[i]!.run(`ip addr add 10.0.2.${15 + i}/24 dev eth0 && ip link set eth0 up`);
+    }
+    return await tcpRun(shells[0]!, shells[1]!);
+  } finally {
+    rx.kill();
+    tx.kill();
+  }
+}
+
+export async function runIoSuite(o: { runs: number; write: boolean }): Promise<number> {
+  ensureQemu();
+  const dir = mkdtempSync(join(tmpdir(), 'domus-io-'));
+  const img = join(dir, 'disk.img');
+  const r = { domus: { write: [], read: [], tcp: [] }, qemu: { write: [], read: [], tcp: [] } } as Record<
+    'domus' | 'qemu',
+    Record<'write' | 'read' | 'tcp', number[]>
+  >;
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      for (const who of ['qemu', 'domus'] as const) {
+        process.stderr.write(`bench io: run ${i + 1}/${o.runs}: ${who} disk… `);
+        spawnSync('truncate', ['-s', '0', img]);
+        spawnSync('truncate', ['-s', `${2 * MIB}M`, img]);
+        const append = `domus.run="${DD_SCRIPT}"`;
+        const g =
+          who === 'qemu'
+            ? startQemu({ disks: [img], append })
+            : new GuestProcess(process.execPath, [
+                DOMUS,
+                'run',
+                '--no-reboot',
+                '--disk',
+                img,
+                '--append',
+                append,
+              ]);
+        const dd = await ddRun(g);
+        r[who].write.push(dd.write);
+        r[who].read.push(dd.read);
+        process.stderr.write('network… ');
+        r[who].tcp.push(who === 'qemu' ? await qemuTcp() : await domusTcp());
+        process.stderr.write('done\n');
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rate = (s: number) => (MIB / s).toFixed(1);
+  const row = (what: string, k: 'write' | 'read' | 'tcp') => {
+    const q = median(r.qemu[k]);
+    const d = median(r.domus[k]);
+    return [what, rate(q), rate(d), (d / q).toFixed(2)];
+  };
+  const report = table(
+    [`median of ${o.runs}, MiB/s`, 'QEMU 7.2 TCG', 'Domus', 'Domus/QEMU (time)'],
+    [
+      row(`dd write ${MIB} MiB to virtio-blk (conv=fsync)`, 'write'),
+      row(`dd read ${MIB} MiB from virtio-blk (cold cache)`, 'read'),
+      row(`guest to guest TCP, ${MIB} MiB over busybox nc`, 'tcp'),
+    ],
+  );
+  process.stdout.write(`${report}\n`);
+  if (o.write) {
+    const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+    const when = new Date().toISOString().slice(0, 10);
+    const block =
+      `<!-- bench:io:start -->\n` +
+      `Measured ${when} on ${cpus().length} × ${cpu}, Node ${process.versions.node}, with \`npm run bench -- --suite io --runs ${o.runs} --write\`.\n\n` +
+      `${report}\n<!-- bench:io:end -->`;
+    const docs = readFileSync(DOCS, 'utf8');
+    const re = /<!-- bench:io:start -->[\s\S]*<!-- bench:io:end -->/;
+    writeFileSync(DOCS, re.test(docs) ? docs.replace(re, block) : `${docs.trimEnd()}\n\n${block}\n`);
+  }
+  return 0;
+}
