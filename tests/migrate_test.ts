@@ -3,10 +3,11 @@
  * domain runs a counter and a loop that keeps rewriting 8 MiB of tmpfs. First the failures, each
  * of which must leave the source domain running and intact (the same shell, the counter going
  * on): a destination with another migration key, one that dies (SIGKILL) part way through the
- * stream, and one that dies with the whole domain built but before the point of no return. Then
+ * stream, one that dies with the whole domain built, and one that dies with the shared disk image
+ * already opened — each before the point of no return (the source takes its disk back). Then
  * the real move: `domus migrate` reports rounds and downtime, the domain is gone from the source
  * and runs on the destination with the same shell process, its counter past where it was, and
- * its uptime continuous.
+ * its uptime continuous; its disk (an image both hosts reach at the same path) comes along.
  */
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
@@ -14,7 +15,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { GuestShell, TestHost } from './toolstack_host.ts';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 
 const KEY = 'domus-test-migration-key';
 const hosts: TestHost[] = [];
@@ -61,6 +62,9 @@ test('a running guest moves to another host; failures before the point of no ret
   const src = newHost();
   const guest = defaultGuest();
   const cfg = join(src.runDir, 'mig.cfg');
+  // Shared storage: both hosts reach the image at the same path.
+  const disk = join(src.runDir, 'mig.img');
+  writeFileSync(disk, Buffer.alloc(8 << 20));
   writeFileSync(
     cfg,
     [
@@ -70,6 +74,7 @@ test('a running guest moves to another host; failures before the point of no ret
       `kernel = "${guest.kernel}"`,
       `ramdisk = "${guest.initrd}"`,
       'extra = "console=ttyS0"',
+      `disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`,
       '',
     ].join('\n'),
   );
@@ -80,7 +85,8 @@ test('a running guest moves to another host; failures before the point of no ret
   await sh.run(
     '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) & ' +
       'dd if=/dev/urandom of=/tmp/seed bs=64k count=128 2>/dev/null; ' +
-      '(while true; do cat /tmp/seed >/tmp/dirty; done) & true',
+      '(while true; do cat /tmp/seed >/tmp/dirty; done) & ' +
+      'echo BEFORE-MIGRATION | dd of=/dev/vda bs=512 seek=10 conv=fsync 2>/dev/null',
   );
   await new Promise((r) => setTimeout(r, 1000));
   let last = await probe(sh);
@@ -102,7 +108,7 @@ test('a running guest moves to another host; failures before the point of no ret
   await stillHere('wrong key');
 
   // The destination dies part way through the stream, then with the domain built but before GO.
-  for (const point of ['stream', 'ready']) {
+  for (const point of ['stream', 'ready', 'disks']) {
     const dying = await destination({ DOMUS_TEST_MIGRATE_DIE: point });
     const r = src.domus(['migrate', 'mig', dying.to]);
     assert.equal(r.status, 2, `destination dying at ${point}: ${r.stderr}`);
@@ -129,4 +135,14 @@ test('a running guest moves to another host; failures before the point of no ret
   await new Promise((r) => setTimeout(r, 1000));
   const later = await probe(there);
   assert.ok(later.count > now.count, 'the counter keeps counting at the destination');
+  // The disk came along: what was written before, and a write from the destination.
+  const before = await there.run('dd if=/dev/vda bs=512 skip=10 count=1 2>/dev/null | head -1');
+  assert.equal(before.trim(), 'BEFORE-MIGRATION');
+  await there.run('echo AFTER-MIGRATION | dd of=/dev/vda bs=512 seek=20 conv=fsync 2>/dev/null');
+  assert.equal(
+    readFileSync(disk)
+      .subarray(20 * 512, 20 * 512 + 15)
+      .toString(),
+    'AFTER-MIGRATION',
+  );
 });

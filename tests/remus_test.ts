@@ -187,6 +187,14 @@ test('a protected domain destroyed on the primary is dropped by the backup, not 
   assert.equal(r.status, 0, r.stderr);
   assert.match(backup.domus(['list']).stdout, /^gone +\d+ .*--p---/m, 'the backup holds a paused copy');
   assert.equal(primary.domus(['destroy', 'gone']).status, 0);
-  await until(() => !/^gone /m.test(backup.domus(['list']).stdout), 10_000, 'the backup to drop its copy');
+  await until(
+    () => !/^gone /m.test(backup.domus(['list']).stdout),
+    30_000,
+    'the backup to drop its copy',
+  ).catch((e: Error) => {
+    throw new Error(
+      `${e.message}\nbackup dmesg:\n${backup.domus(['dmesg']).stdout}\nprimary dmesg:\n${primary.domus(['dmesg']).stdout}`,
+    );
+  });
   assert.doesNotMatch(backup.domus(['dmesg']).stdout, /took over/, 'the backup never started the domain');
 });

@@ -23,7 +23,7 @@ import {
   restoreVcpu,
 } from '../hypervisor/domain_state.ts';
 import type { Hypervisor } from '../hypervisor/hypervisor.ts';
-import type { JournaledDisk } from './disk_journal.ts';
+import type { DomainDisk } from './domain_disk.ts';
 import type { BuiltDomain } from './domain_builder.ts';
 import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
 
@@ -31,7 +31,7 @@ import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
 export interface SavableDomain {
   domain: Domain;
   built: BuiltDomain;
-  disks: JournaledDisk[];
+  disks: DomainDisk[];
   diskSpecs: DiskSpec[];
   macs: string[];
 }

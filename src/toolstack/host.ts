@@ -387,6 +387,11 @@ export class DomainHandle {
     })) as Pick<SaveSnapshot, 'baseGfn' | 'mfns' | 'layout' | 'disks' | 'macs' | 'diskBytes'>;
   }
 
+  /** Live migration: closes the domain's disk images (`release`) or opens them (`open`). */
+  async disks(op: 'release' | 'open'): Promise<void> {
+    await this.host.request(this.pcpu, { t: 'disks', req: 0, domid: this.id, op });
+  }
+
   /** Asks the guest's balloon to bring the domain to `bytes` of memory (mem-set). */
   async setMemoryTarget(bytes: number): Promise<void> {
     await this.host.request(this.pcpu, { t: 'mem-target', req: 0, domid: this.id, bytes });

@@ -671,7 +671,12 @@ export class Hostd {
       onPoweroff: cfg.onPoweroff ?? 'destroy',
       onReboot: cfg.onReboot ?? 'restart',
       onCrash: cfg.onCrash ?? 'destroy',
-      ...(restore && { restore: { layout: restore.saved.layout } }),
+      ...(restore && {
+        restore: {
+          layout: restore.saved.layout,
+          ...(restore.deferDisks === true && { deferDisks: restore.saved.diskBytes ?? [] }),
+        },
+      }),
     });
     const e = new Entry(handle, cfg.name, cfg.uuid ?? randomUUID(), cfg, Date.now());
     this.entries.push(e);
@@ -830,7 +835,7 @@ export class Hostd {
   /**
    * The destination of a live migration: builds the domain from the stream (paused), says READY,
    * and starts it on GO; without GO (the source failed or went away) it destroys it again.
-   * DOMUS_TEST_MIGRATE_DIE=stream|ready makes this process die there (fault-injection tests).
+   * DOMUS_TEST_MIGRATE_DIE=stream|ready|disks makes this process die there (fault-injection tests).
    */
   private async receiveMigration(wire: Wire, peer: string, mode: 'MIGRATE' | 'REMUS'): Promise<void> {
     const die = process.env['DOMUS_TEST_MIGRATE_DIE'];
@@ -885,11 +890,19 @@ export class Hostd {
             `domain ${cfg.name}: the primary ${peer} went away; took over from the last checkpoint`,
           );
         };
-      } else
+      } else {
+        src.deferDisks = true;
+      }
+      if (mode === 'MIGRATE')
         src.load = async (handle) => {
           await load(handle, true, (offset) => wire.send(`APPLIED ${offset}`));
           if (die === 'ready') process.kill(process.pid, 'SIGKILL');
           wire.send('READY');
+          // The source lets go of the disk images, then we open them (shared storage).
+          if ((await wire.readLine().catch(() => null)) !== 'DISKS') throw new Error('the source went away');
+          await handle.disks('open');
+          if (die === 'disks') process.kill(process.pid, 'SIGKILL');
+          wire.send('OPENED');
           const go = await wire.readLine().catch(() => null);
           if (go !== 'GO') throw new Error('the source did not commit (no GO)');
           await handle.unpause();

@@ -13,6 +13,8 @@
  *   dest → src   APPLIED <offset>, as page batches are in place (many; the source waits for
  *                the destination to catch up with the pre-copy before it pauses the domain)
  *   dest → src   READY                               (the domain is built, paused)
+ *   src  → dest  DISKS                               (the source has closed its disk images)
+ *   dest → src   OPENED                              (the destination has opened them)
  *   src  → dest  GO                                  ← the point of no return
  *   dest → src   DONE                                (the domain runs there)
  *
@@ -228,6 +230,7 @@ export async function migrateDomain<C>(o: {
   let paused = false;
   let logging = false;
   let committed = false;
+  let released = false;
   let pages = 0;
   let rounds = 0;
   let tPause = 0;
@@ -237,7 +240,16 @@ export async function migrateDomain<C>(o: {
     const w = new StreamWriter(sinkFromWritable(wire.socket));
     await w.writeHeader();
     await w.writeDomainInfo(
-      domainInfoOf(o.handle.name, o.uuid, o.handle.vcpus, ram, o.configOf(ram), ram.layout, ram.disks),
+      domainInfoOf(
+        o.handle.name,
+        o.uuid,
+        o.handle.vcpus,
+        ram,
+        o.configOf(ram),
+        ram.layout,
+        ram.disks,
+        ram.diskBytes,
+      ),
     );
     let dirty: number[] | undefined;
     let last = Infinity;
@@ -303,6 +315,17 @@ export async function migrateDomain<C>(o: {
           : `the destination could not take the domain (${ready.replace(/^ERR /, '')}); the domain carries on here`,
       );
     }
+    // Shared disk images change hands: closed here, opened there; if they cannot be, we take them back.
+    await o.handle.disks('release');
+    released = true;
+    wire.send('DISKS');
+    let opened = await wire.readLine();
+    while (opened?.startsWith('APPLIED ')) opened = await wire.readLine();
+    if (opened !== 'OPENED') {
+      throw new UserError(
+        `the destination could not open the domain's disks (${(opened ?? 'it went away').replace(/^ERR /, '')}); the domain carries on here`,
+      );
+    }
     // The point of no return: from GO on, the destination owns the domain.
     wire.send('GO');
     committed = true;
@@ -328,6 +351,7 @@ export async function migrateDomain<C>(o: {
   } catch (e) {
     wire.close();
     if (!committed) {
+      if (released) await o.handle.disks('open').catch(() => {});
       if (paused) await o.handle.saveEnd('resume').catch(() => {});
       else if (logging) await o.handle.logDirtyStop().catch(() => {});
       if (!(e instanceof UserError)) {

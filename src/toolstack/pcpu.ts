@@ -22,7 +22,7 @@ import { parseMac } from './net/ethernet.ts';
 import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
-import { JournaledDisk } from './disk_journal.ts';
+import { DomainDisk } from './domain_disk.ts';
 import { beginSave, finishRestore, restorePages } from './domain_save.ts';
 import { checkSavable, ramMap } from '../hypervisor/domain_state.ts';
 import { DirtyLog } from '../hypervisor/log_dirty.ts';
@@ -40,11 +40,11 @@ interface Resident {
   domain: Domain;
   spec: DomainSpec;
   /** Open disk files: the configured ones, then each hot-plugged one, in `diskSpecs` order (closed ones stay). */
-  disks: JournaledDisk[];
+  disks: DomainDisk[];
   diskSpecs: DiskSpec[];
   built: BuiltDomain;
   /** Disks hot-plugged by block-attach, by virtio slot. */
-  plugged: Map<number, JournaledDisk>;
+  plugged: Map<number, DomainDisk>;
   /** Network interfaces hot-plugged by network-attach: devid → virtio slot. */
   netSlots: Map<number, number>;
   /** MACs of its network interfaces, by devid. */
@@ -133,7 +133,7 @@ export class PcpuServer {
       }
       case 'disk-attach': {
         const r = this.get(m.domid);
-        const file = new JournaledDisk(
+        const file = DomainDisk.open(() =>
           openDiskImage(m.disk.path, {
             readOnly: m.disk.readOnly,
             ...(m.disk.format !== undefined && { format: m.disk.format }),
@@ -248,6 +248,24 @@ export class PcpuServer {
         for (const f of r.disks) f.setJournaling(false);
         return undefined;
       }
+      case 'disks': {
+        const r = this.get(m.domid);
+        if (m.op === 'release') {
+          for (const f of r.disks) f.release();
+          return undefined;
+        }
+        try {
+          for (const [i, f] of r.disks.entries()) {
+            if (r.built.layout.some((x) => x.kind === 'blk' && x.disk === i)) f.reopen();
+          }
+        } catch (e) {
+          for (const f of r.disks) f.release();
+          throw new UserError(
+            `domain ${r.domain.name}'s disks cannot be opened here (${e instanceof Error ? e.message : String(e)})`,
+          );
+        }
+        return undefined;
+      }
       case 'mem-target': {
         const r = this.get(m.domid);
         const pages = Math.max(0, Math.floor((r.domain.memoryBytes - m.bytes) / 4096));
@@ -299,19 +317,19 @@ export class PcpuServer {
   }
 
   private create(spec: DomainSpec): Domain {
-    const disks: JournaledDisk[] = [];
+    const disks: DomainDisk[] = [];
     let d: Domain;
     let built: BuiltDomain;
     try {
-      for (const disk of spec.disks ?? []) {
-        disks.push(
-          new JournaledDisk(
-            openDiskImage(disk.path, {
-              readOnly: disk.readOnly,
-              ...(disk.format !== undefined && { format: disk.format }),
-            }),
-          ),
-        );
+      const sizes = spec.restore?.deferDisks;
+      for (const [i, disk] of (spec.disks ?? []).entries()) {
+        const open = () =>
+          openDiskImage(disk.path, {
+            readOnly: disk.readOnly,
+            ...(disk.format !== undefined && { format: disk.format }),
+          });
+        // A migrating domain's disks open only once the source has let go of them.
+        disks.push(sizes ? DomainDisk.deferred(open, sizes[i] ?? 0, disk.readOnly) : DomainDisk.open(open));
       }
       const random =
         spec.seed !== undefined ? seededRandom(spec.seed) : (dst: Uint8Array) => crypto.getRandomValues(dst);

@@ -46,7 +46,11 @@ export interface DomainSpec {
    * Restore: build these virtio slots (blk slots index `disks`, net slots index `vifs`), load
    * nothing and leave the domain paused for `restore-pages` and `restore-finish`.
    */
-  restore?: { layout: SlotSpec[] };
+  restore?: {
+    layout: SlotSpec[];
+    /** Live migration: build the disks with these sizes but open their images only on `disks` open. */
+    deferDisks?: number[];
+  };
 }
 
 /**
@@ -140,6 +144,8 @@ export type ToPcpu =
    * collect; `stop` ends it.
    */
   | { t: 'log-dirty'; req: number; domid: number; op: 'start' | 'collect' | 'stop'; disks?: boolean }
+  /** Live migration: closes the domain's disk images (source) or opens them (destination, or the source taking them back). */
+  | { t: 'disks'; req: number; domid: number; op: 'release' | 'open' }
   /** Sets the domain's memory target (mem-set): its balloon takes or gives back the difference. */
   | { t: 'mem-target'; req: number; domid: number; bytes: number }
   /** Reads `length` bytes of the domain's disk `disk` (Remus's first copy of it). */

@@ -20,7 +20,7 @@
  * domain.
  *
  * Disks are replicated too: the primary journals every write the guest makes to its disks
- * (disk_journal.ts), sends each disk once at the start (DOMUS_DISK_WRITE records, zero chunks
+ * (domain_disk.ts), sends each disk once at the start (DOMUS_DISK_WRITE records, zero chunks
  * left out), then each checkpoint's journal; the backup keeps a raw replica of each disk in its
  * state directory, applies a checkpoint's writes together with its memory, and its domain runs on
  * the replicas after a failover. So the backup's disks always match its memory.

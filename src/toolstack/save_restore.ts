@@ -217,6 +217,8 @@ export interface RestoreSource<C> {
   load(handle: DomainHandle, paused: boolean, onApplied?: (offset: number) => void): Promise<void>;
   /** Closes the file (after load, or instead of it). */
   close(): void;
+  /** Live migration: build the domain's disks unopened (the source still holds the images). */
+  deferDisks?: boolean;
   /** The next record after DOMAIN_INFO, or null at the end of the source (for readers other than `load`: remus.ts). */
   next(): Promise<StreamRecord | null>;
 }
