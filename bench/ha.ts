@@ -253,7 +253,7 @@ export async function runHaSuite(o: { runs: number; scale: number; write: boolea
   const ratio = (x: { int: number; fp: number }, k: 'int' | 'fp') => (x[k] / off[k]).toFixed(3);
   const remusTable = table(
     [
-      'Remus, domus-bench -s ' + scale,
+      `Remus, domus-bench -s ${scale}, median of ${Math.max(o.runs, 1)}`,
       'int loop (s)',
       'fp loop (s)',
       'int / unprotected',
