@@ -18,19 +18,17 @@
  * Remus between two hosts (ha.ts); `--suite io` virtio-blk and guest-to-guest TCP throughput
  * against QEMU (io.ts).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GuestProcess } from './guest_process.ts';
 import { runHaSuite } from './ha.ts';
+import { fmt, measuredWith, median, writeSection } from './report.ts';
 import { runHostingSuite } from './hosting.ts';
 import { runIoSuite } from './io.ts';
 import { ensureQemu, QEMU_BINARY, qemuArgs } from './qemu.ts';
 import { runWorkloadsSuite } from './workloads.ts';
 
 const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
-const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const TIMEOUT_MS = 600_000;
 /** Instructions per loop iteration of domus-bench's loops (guests/bench/domus-bench.c). */
 const INSNS_PER_ITER: Record<string, number> = { int: 10, fp: 14, mem: 10 };
@@ -54,16 +52,6 @@ async function measure(g: GuestProcess): Promise<RunResult> {
   } finally {
     g.kill();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function fmt(n: number, digits = 3): string {
-  return n >= 100 ? n.toFixed(0) : n.toPrecision(digits);
 }
 
 async function main(): Promise<number> {
@@ -150,20 +138,14 @@ async function main(): Promise<number> {
 
   if (values.write) {
     const cmd = `npm run bench -- --runs ${runs}${scale !== 100 ? ` --scale ${scale}` : ''} --write`;
-    const section =
-      `<!-- bench:default:start -->\n` +
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
-      `Node ${process.versions.node}, with \`${cmd}\`. Both run the prebuilt default guest (256 MiB, 1 hart): ` +
-      `QEMU with Debian's OpenSBI fw_jump.bin, Domus as a domain of its hypervisor (\`domus run\`); ` +
-      `MIPS rows compare instruction rates, so their ratio is QEMU/Domus.\n\n` +
-      table +
-      (failures.length ? `\n\n**Mismatch:** ${failures.join('; ')}` : '') +
-      `\n<!-- bench:default:end -->`;
-    let doc = readFileSync(DOCS, 'utf8');
-    const re = /<!-- bench:default:start -->[\s\S]*<!-- bench:default:end -->/;
-    doc = re.test(doc) ? doc.replace(re, section) : doc + '\n' + section + '\n';
-    writeFileSync(DOCS, doc);
-    process.stderr.write(`bench: wrote ${DOCS}\n`);
+    writeSection(
+      'default',
+      `${measuredWith(cmd).slice(0, -1)}. Both run the prebuilt default guest (256 MiB, 1 hart): ` +
+        `QEMU with Debian's OpenSBI fw_jump.bin, Domus as a domain of its hypervisor (\`domus run\`); ` +
+        `MIPS rows compare instruction rates, so their ratio is QEMU/Domus.\n\n` +
+        table +
+        (failures.length ? `\n\n**Mismatch:** ${failures.join('; ')}` : ''),
+    );
   }
   return failures.length ? 1 : 0;
 }

@@ -15,35 +15,12 @@
  * The hosts use the user's cached default guest; nothing here needs QEMU.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { cpus } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { GuestShell, TestHost, until } from '../tests/toolstack_host.ts';
+import { connect } from 'node:net';
+import { freePort, GuestShell, TestHost, until } from '../tests/toolstack_host.ts';
+import { measuredWith, median, table, writeSection } from './report.ts';
 
-const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const KEY = 'domus-bench-migration-key';
 const RAM_MIB = 256;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A host that accepts migrations on a free port. */
 async function listeningHost(): Promise<{ host: TestHost; at: string }> {
@@ -56,25 +33,6 @@ async function listeningHost(): Promise<{ host: TestHost; at: string }> {
   const r = host.domus(['list']);
   if (r.status !== 0) throw new Error(`hostd did not start: ${r.stderr}`);
   return { host, at: `127.0.0.1:${port}` };
-}
-
-function createDomain(host: TestHost, name: string, memoryMiB: number): void {
-  const guest = defaultGuest();
-  const cfg = join(host.runDir, `${name}.cfg`);
-  writeFileSync(
-    cfg,
-    [
-      `name = "${name}"`,
-      `memory = ${memoryMiB}`,
-      'vcpus = 1',
-      `kernel = "${guest.kernel}"`,
-      `ramdisk = "${guest.initrd}"`,
-      'extra = "console=ttyS0"',
-      '',
-    ].join('\n'),
-  );
-  const r = host.domus(['create', cfg]);
-  if (r.status !== 0) throw new Error(`domus create ${name}: ${r.stderr}`);
 }
 
 /** Milliseconds to push `bytes` through a 127.0.0.1 TCP connection into another process. */
@@ -115,7 +73,7 @@ async function migrationRuns(runs: number): Promise<{ moves: Migration[]; copyMs
   const a = await listeningHost();
   const b = await listeningHost();
   try {
-    createDomain(a.host, 'mig', RAM_MIB);
+    a.host.createGuest('mig', { memoryMiB: RAM_MIB });
     const sh = new GuestShell(a.host, 'mig');
     await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
     await sh.run(
@@ -158,7 +116,7 @@ async function remusRun(intervalMs: number | null, scale: number): Promise<{ int
   primary.env['DOMUS_MIGRATION_KEY'] = KEY;
   const backup = intervalMs === null ? null : await listeningHost();
   try {
-    createDomain(primary, 'ha', 128);
+    primary.createGuest('ha', { memoryMiB: 128 });
     const sh = new GuestShell(primary, 'ha');
     await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
     if (backup && intervalMs !== null) {
@@ -184,7 +142,7 @@ async function failoverRun(): Promise<number> {
   primary.env['DOMUS_MIGRATION_KEY'] = KEY;
   const backup = await listeningHost();
   try {
-    createDomain(primary, 'ha', 128);
+    primary.createGuest('ha', { memoryMiB: 128 });
     const sh = new GuestShell(primary, 'ha');
     await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
     const r = primary.domus(['remus', '-i', '50', 'ha', backup.at]);
@@ -283,16 +241,10 @@ export async function runHaSuite(o: { runs: number; scale: number; write: boolea
   );
   const report = `${migTable}\n\n${remusTable}\n\n${failTable}`;
   process.stdout.write(`${report}\n`);
-  if (o.write) {
-    const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-    const when = new Date().toISOString().slice(0, 10);
-    const block =
-      `<!-- bench:ha:start -->\n` +
-      `Measured ${when} on ${cpus().length} × ${cpu}, Node ${process.versions.node}, with \`npm run bench -- --suite ha --runs ${o.runs}${o.write ? ' --write' : ''}\`.\n\n` +
-      `${report}\n<!-- bench:ha:end -->`;
-    const docs = readFileSync(DOCS, 'utf8');
-    const re = /<!-- bench:ha:start -->[\s\S]*<!-- bench:ha:end -->/;
-    writeFileSync(DOCS, re.test(docs) ? docs.replace(re, block) : `${docs.trimEnd()}\n\n${block}\n`);
-  }
+  if (o.write)
+    writeSection(
+      'ha',
+      `${measuredWith(`npm run bench -- --suite ha --runs ${o.runs} --write`)}\n\n${report}`,
+    );
   return 0;
 }

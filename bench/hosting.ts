@@ -11,15 +11,14 @@
  *
  * Loop results must agree between all runs (a mismatch fails the suite).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { DOMAIN_OVERHEAD_BYTES, Host, type DomainHandle } from '../src/toolstack/host.ts';
 import { GuestProcess } from './guest_process.ts';
+import { fmt, measuredWith, median, table, writeSection } from './report.ts';
 
 const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
-const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const TIMEOUT_MS = 600_000;
 const BENCH_LINE = /^DOMUS-BENCH name=(\w+) iters=(\d+) ns=(\d+) insns=\S+ result=(0x[0-9a-f]+)/;
 
@@ -43,20 +42,6 @@ async function bootRun(args: string[]): Promise<BootRun> {
   } finally {
     g.kill();
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function fmt(n: number, digits = 3): string {
-  return n >= 100 ? n.toFixed(0) : n.toPrecision(digits);
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
 /** Runs one domain to completion on `host`; returns its console. */
@@ -168,20 +153,11 @@ export async function runHostingSuite(o: { runs: number; scale: number; write: b
 
   if (o.write) {
     const command = `npm run bench -- --suite hosting --runs ${o.runs}${o.scale !== 100 ? ` --scale ${o.scale}` : ''} --write`;
-    const section =
-      `<!-- bench:hosting:start -->\n` +
-      `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
-      `Node ${process.versions.node}, with \`${command}\`.\n\n` +
-      overhead +
-      '\n\n' +
-      parallel +
-      (failures.length ? `\n\n**Mismatch:** ${failures.join('; ')}` : '') +
-      `\n<!-- bench:hosting:end -->`;
-    let doc = readFileSync(DOCS, 'utf8');
-    const re = /<!-- bench:hosting:start -->[\s\S]*<!-- bench:hosting:end -->/;
-    doc = re.test(doc) ? doc.replace(re, section) : doc + '\n' + section + '\n';
-    writeFileSync(DOCS, doc);
-    process.stderr.write(`bench: wrote ${DOCS}\n`);
+    writeSection(
+      'hosting',
+      `${measuredWith(command)}\n\n${overhead}\n\n${parallel}` +
+        (failures.length ? `\n\n**Mismatch:** ${failures.join('; ')}` : ''),
+    );
   }
   return failures.length ? 1 : 0;
 }

@@ -13,38 +13,18 @@
  * Ratios are Domus/QEMU in time (above 1: Domus is slower).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { GuestShell, TestHost } from '../tests/toolstack_host.ts';
+import { freePort, GuestShell, TestHost } from '../tests/toolstack_host.ts';
 import { GuestProcess } from './guest_process.ts';
 import { ensureQemu, startQemu } from './qemu.ts';
+import { measuredWith, median, table, writeSection } from './report.ts';
 
 const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
-const DOCS = fileURLToPath(new URL('../docs/benchmarks.md', import.meta.url));
 const TIMEOUT_MS = 600_000;
 const MIB = 64;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function table(header: string[], rows: string[][]): string {
-  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 // ---- disk ------------------------------------------------------------------------------------
 
@@ -108,24 +88,9 @@ async function tcpRun(rx: Shell, tx: Shell): Promise<number> {
 async function domusTcp(): Promise<number> {
   const host = new TestHost();
   try {
-    const guest = defaultGuest();
     const shells: GuestShell[] = [];
     for (const name of ['rx', 'tx']) {
-      const cfg = join(host.runDir, `${name}.cfg`);
-      writeFileSync(
-        cfg,
-        [
-          `name = "${name}"`,
-          'memory = 128',
-          `kernel = "${guest.kernel}"`,
-          `ramdisk = "${guest.initrd}"`,
-          'extra = "console=ttyS0"',
-          "vif = [ 'bridge=xenbr0' ]",
-          '',
-        ].join('\n'),
-      );
-      const r = host.domus(['create', cfg]);
-      if (r.status !== 0) throw new Error(`domus create: ${r.stderr}`);
+      host.createGuest(name, { more: ["vif = [ 'bridge=xenbr0' ]"] });
       shells.push(new GuestShell(host, name));
     }
     for (const [i, sh] of shells.entries()) {
@@ -215,16 +180,10 @@ export async function runIoSuite(o: { runs: number; write: boolean }): Promise<n
     ],
   );
   process.stdout.write(`${report}\n`);
-  if (o.write) {
-    const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
-    const when = new Date().toISOString().slice(0, 10);
-    const block =
-      `<!-- bench:io:start -->\n` +
-      `Measured ${when} on ${cpus().length} × ${cpu}, Node ${process.versions.node}, with \`npm run bench -- --suite io --runs ${o.runs} --write\`.\n\n` +
-      `${report}\n<!-- bench:io:end -->`;
-    const docs = readFileSync(DOCS, 'utf8');
-    const re = /<!-- bench:io:start -->[\s\S]*<!-- bench:io:end -->/;
-    writeFileSync(DOCS, re.test(docs) ? docs.replace(re, block) : `${docs.trimEnd()}\n\n${block}\n`);
-  }
+  if (o.write)
+    writeSection(
+      'io',
+      `${measuredWith(`npm run bench -- --suite io --runs ${o.runs} --write`)}\n\n${report}`,
+    );
   return 0;
 }

@@ -11,6 +11,9 @@
  */
 import { NOT_BUILT, type Workload } from './workloads_catalog.ts';
 import type { RunOutcome } from './workloads_run.ts';
+import { median } from './report.ts';
+
+export { median };
 
 export interface WorkloadRuns {
   workload: Workload;
@@ -37,12 +40,6 @@ export interface WorkloadSummary {
   mismatches: string[];
   /** The distinct check values seen. */
   checks: string[];
-}
-
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 export function geometricMean(xs: readonly number[]): number {

@@ -5,10 +5,7 @@
  * machine memory on the host meanwhile (`domus info`'s free_memory).
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { GuestShell, TestHost, until } from './toolstack_host.ts';
 
 const host = new TestHost();
@@ -27,20 +24,7 @@ function freeMiB(): number {
 }
 
 test('mem-set shrinks a guest through its balloon and grows it back', async () => {
-  const guest = defaultGuest();
-  const cfg = join(host.runDir, 'bal.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'name = "bal"',
-      'memory = 256',
-      `kernel = "${guest.kernel}"`,
-      `ramdisk = "${guest.initrd}"`,
-      'extra = "console=ttyS0"',
-      '',
-    ].join('\n'),
-  );
-  assert.equal(host.domus(['create', cfg]).status, 0);
+  host.createGuest('bal', { memoryMiB: 256 });
   const sh = new GuestShell(host, 'bal');
   await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
   const memTotal = async () =>

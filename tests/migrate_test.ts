@@ -10,11 +10,9 @@
  * its uptime continuous; its disk (an image both hosts reach at the same path) comes along.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { GuestShell, TestHost } from './toolstack_host.ts';
+import { freePort, GuestShell, TestHost } from './toolstack_host.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const KEY = 'domus-test-migration-key';
@@ -28,14 +26,6 @@ function newHost(env: Record<string, string> = {}): TestHost {
   Object.assign(h.env, { DOMUS_MIGRATION_KEY: KEY, ...env });
   hosts.push(h);
   return h;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** A destination host listening for migrations; `env` adds fault injection or another key. */
@@ -60,26 +50,13 @@ async function probe(sh: GuestShell): Promise<{ uptime: number; count: number; p
 
 test('a running guest moves to another host; failures before the point of no return leave it running here', async (t) => {
   const src = newHost();
-  const guest = defaultGuest();
-  const cfg = join(src.runDir, 'mig.cfg');
   // Shared storage: both hosts reach the image at the same path.
   const disk = join(src.runDir, 'mig.img');
   writeFileSync(disk, Buffer.alloc(8 << 20));
-  writeFileSync(
-    cfg,
-    [
-      'name = "mig"',
-      'memory = 256',
-      'vcpus = 1',
-      `kernel = "${guest.kernel}"`,
-      `ramdisk = "${guest.initrd}"`,
-      'extra = "console=ttyS0"',
-      `disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`,
-      '',
-    ].join('\n'),
-  );
-  const created = src.domus(['create', cfg]);
-  assert.equal(created.status, 0, created.stderr);
+  src.createGuest('mig', {
+    memoryMiB: 256,
+    more: [`disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`],
+  });
   const sh = new GuestShell(src, 'mig');
   await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
   await sh.run(

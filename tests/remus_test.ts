@@ -12,25 +12,15 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { GuestShell, TestHost, until } from './toolstack_host.ts';
+import { freePort, GuestShell, TestHost, until } from './toolstack_host.ts';
 
 const KEY = 'domus-test-remus-key';
 const hosts: TestHost[] = [];
 after(async () => {
   for (const h of hosts) await h.stop();
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** One request to the guest's service; resolves with the body, or null when it fails or times out. */
 function request(port: number, n: number, ms = 3000): Promise<string | null> {
@@ -63,27 +53,13 @@ test('the backup takes over when the primary is killed; every acknowledged reque
   hosts.push(primary, backup);
   assert.equal(backup.domus(['list']).status, 0);
 
-  const guest = defaultGuest();
   const disk = join(primary.runDir, 'ha.img');
   const seed = Buffer.alloc(8 << 20);
   seed.write('DATA-WRITTEN-BEFORE-REMUS', 3 << 20);
   writeFileSync(disk, seed);
-  const cfg = join(primary.runDir, 'ha.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'name = "ha"',
-      'memory = 128',
-      'vcpus = 1',
-      `kernel = "${guest.kernel}"`,
-      `ramdisk = "${guest.initrd}"`,
-      'extra = "console=ttyS0"',
-      "vif = [ 'bridge=xenbr0' ]",
-      `disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`,
-      '',
-    ].join('\n'),
-  );
-  assert.equal(primary.domus(['create', cfg]).status, 0);
+  primary.createGuest('ha', {
+    more: ["vif = [ 'bridge=xenbr0' ]", `disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`],
+  });
   const sh = new GuestShell(primary, 'ha');
   await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
   await sh.run(
@@ -168,20 +144,7 @@ test('a protected domain destroyed on the primary is dropped by the backup, not 
   Object.assign(backup.env, { DOMUS_MIGRATION_KEY: KEY, DOMUS_MIGRATE_LISTEN: `127.0.0.1:${listen}` });
   hosts.push(primary, backup);
   assert.equal(backup.domus(['list']).status, 0);
-  const guest = defaultGuest();
-  const cfg = join(primary.runDir, 'gone.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'name = "gone"',
-      'memory = 64',
-      `kernel = "${guest.kernel}"`,
-      `ramdisk = "${guest.initrd}"`,
-      'extra = "console=ttyS0"',
-      '',
-    ].join('\n'),
-  );
-  assert.equal(primary.domus(['create', cfg]).status, 0);
+  primary.createGuest('gone', { memoryMiB: 64 });
   await new GuestShell(primary, 'gone').waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
   const r = primary.domus(['remus', '-i', '50', 'gone', `127.0.0.1:${listen}`]);
   assert.equal(r.status, 0, r.stderr);

@@ -13,7 +13,6 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { GuestShell, TestHost } from './toolstack_host.ts';
 
 const host = new TestHost();
@@ -39,24 +38,10 @@ async function probe(): Promise<{ uptime: number; count: number; pid: number }> 
 
 test('a running guest is saved, damaged copies are refused, and the file restores it where it was', async () => {
   writeFileSync(disk, Buffer.alloc(8 << 20));
-  const guest = defaultGuest();
-  const cfg = join(dir, 'sr.cfg');
-  writeFileSync(
-    cfg,
-    [
-      'name = "sr"',
-      'memory = 128',
-      'vcpus = 2',
-      `kernel = "${guest.kernel}"`,
-      `ramdisk = "${guest.initrd}"`,
-      'extra = "console=ttyS0"',
-      `disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`,
-      "vif = [ 'bridge=xenbr0' ]",
-      '',
-    ].join('\n'),
-  );
-  const created = host.domus(['create', cfg]);
-  assert.equal(created.status, 0, created.stderr);
+  host.createGuest('sr', {
+    vcpus: 2,
+    more: [`disk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]`, "vif = [ 'bridge=xenbr0' ]"],
+  });
   await sh.waitFor(/DOMUS-GUEST-READY/, BOOT_MS, 'the ready marker');
 
   await sh.run('ip addr add 10.0.2.15/24 dev eth0 && ip link set eth0 up');

@@ -5,9 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defaultGuest } from '../src/platform/node/guest_image.ts';
 import { ControlConn } from '../src/toolstack/control/conn.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -36,6 +38,30 @@ export class TestHost {
       ...(input !== undefined && { input }),
     });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /**
+   * Creates domain `name` running the default guest (console on ttyS0) from an xl.cfg written in
+   * the run directory; `more` adds xl.cfg lines (disk, vif, on_*). Fails the test if it cannot.
+   */
+  createGuest(name: string, o: { memoryMiB?: number; vcpus?: number; more?: string[] } = {}): void {
+    const guest = defaultGuest();
+    const cfg = join(this.runDir, `${name}.cfg`);
+    writeFileSync(
+      cfg,
+      [
+        `name = "${name}"`,
+        `memory = ${o.memoryMiB ?? 128}`,
+        `vcpus = ${o.vcpus ?? 1}`,
+        `kernel = "${guest.kernel}"`,
+        `ramdisk = "${guest.initrd}"`,
+        'extra = "console=ttyS0"',
+        ...(o.more ?? []),
+        '',
+      ].join('\n'),
+    );
+    const r = this.domus(['create', cfg]);
+    assert.equal(r.status, 0, `domus create ${name}: ${r.stderr}`);
   }
 
   pid(name: 'hostd' | 'domusd'): number {
@@ -75,6 +101,15 @@ export class TestHost {
     await new Promise((r) => setTimeout(r, 300));
     rmSync(this.runDir, { recursive: true, force: true });
   }
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 export function alive(pid: number): boolean {

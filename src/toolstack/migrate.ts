@@ -239,18 +239,7 @@ export async function migrateDomain<C>(o: {
     logging = true;
     const w = new StreamWriter(sinkFromWritable(wire.socket));
     await w.writeHeader();
-    await w.writeDomainInfo(
-      domainInfoOf(
-        o.handle.name,
-        o.uuid,
-        o.handle.vcpus,
-        ram,
-        o.configOf(ram),
-        ram.layout,
-        ram.disks,
-        ram.diskBytes,
-      ),
-    );
+    await w.writeDomainInfo(domainInfoOf(o.handle, o.uuid, ram, o.configOf(ram)));
     let dirty: number[] | undefined;
     let last = Infinity;
     for (;;) {

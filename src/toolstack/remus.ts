@@ -156,18 +156,7 @@ export class RemusPrimary {
       const ram = await o.handle.logDirtyStart(true);
       logging = true;
       await w.writeHeader();
-      await w.writeDomainInfo(
-        domainInfoOf(
-          o.handle.name,
-          o.uuid,
-          o.handle.vcpus,
-          ram,
-          o.configOf(ram),
-          ram.layout,
-          ram.disks,
-          ram.diskBytes,
-        ),
-      );
+      await w.writeDomainInfo(domainInfoOf(o.handle, o.uuid, ram, o.configOf(ram)));
       await writeRam(w, o.resources, ram.baseGfn, ram.mfns);
       // The disks' first copy, read while the guest runs: what it writes meanwhile is in the
       // journal, which the first checkpoint carries. Zero chunks are left out (replicas start empty).

@@ -77,15 +77,7 @@ export async function saveDomain<C>(o: {
   let zeroPages = 0;
   let bytes = 0;
   try {
-    const info = domainInfoOf(
-      o.handle.name,
-      o.uuid,
-      snap.vcpus.length,
-      snap,
-      o.configOf(snap),
-      snap.layout,
-      snap.disks,
-    );
+    const info = domainInfoOf(o.handle, o.uuid, snap, o.configOf(snap));
     await writeFileAtomically(o.path, async (sink) => {
       const w = new StreamWriter(sink);
       await w.writeHeader();
@@ -177,20 +169,17 @@ export async function writeStateRecords(
 
 /** The DOMAIN_INFO of a domain about to be saved or migrated. */
 export function domainInfoOf<C>(
-  name: string,
+  domain: { name: string; vcpus: number },
   uuid: string,
-  vcpus: number,
-  ram: { mfns: Int32Array },
+  snap: Pick<SaveSnapshot, 'mfns' | 'layout' | 'disks' | 'diskBytes'>,
   config: C,
-  layout: SlotSpec[],
-  disks: DiskSpec[],
-  diskBytes?: number[],
 ): StreamDomainInfo {
+  const { layout, disks, diskBytes } = snap;
   return {
-    name,
+    name: domain.name,
     uuid,
-    memoryBytes: ram.mfns.length * 4096,
-    vcpus,
+    memoryBytes: snap.mfns.length * 4096,
+    vcpus: domain.vcpus,
     config: {
       version: SAVED_CONFIG_VERSION,
       domain: config,

@@ -9,6 +9,8 @@
 import { resolve } from 'node:path';
 import { UserError } from '../../common/errors.ts';
 import type { DomainRecord } from '../../toolstack/control/protocol.ts';
+import type { MigrateResult } from '../../toolstack/migrate.ts';
+import type { SaveResult } from '../../toolstack/save_restore.ts';
 import { parseCommandArgs } from '../args.ts';
 import { connectToolstack } from '../client.ts';
 import { registerCommand } from '../command_table.ts';
@@ -40,12 +42,7 @@ restore.
     try {
       const rec = (await c.call('domain.get', { dom })) as DomainRecord;
       process.stderr.write(`Saving domain ${rec.name} (id ${rec.id}, ${rec.memoryMiB} MiB) to ${path}\n`);
-      const r = (await c.call('domain.save', { dom, path, keep: values.checkpoint === true })) as {
-        bytes: number;
-        pages: number;
-        zeroPages: number;
-        ms: number;
-      };
+      const r = (await c.call('domain.save', { dom, path, keep: values.checkpoint === true })) as SaveResult;
       process.stderr.write(
         `Saved: ${(r.bytes / MiB).toFixed(1)} MiB (${r.pages} pages, ${r.zeroPages} zero pages omitted) in ${(r.ms / 1000).toFixed(2)} s` +
           `${values.checkpoint ? '; the domain carries on' : ''}\n`,
@@ -117,14 +114,7 @@ fails before the destination has the whole domain, it carries on here.
         const rate = e.mibPerSec > 0 ? `, ${e.mibPerSec.toFixed(0)} MiB/s` : ' (domain paused)';
         process.stderr.write(`  round ${e.round}: ${e.pages} pages${rate}; ${e.dirty} dirtied meanwhile\n`);
       };
-      const r = (await c.call('domain.migrate', { dom, to })) as {
-        rounds: number;
-        pages: number;
-        bytes: number;
-        totalMs: number;
-        downtimeMs: number;
-        phases: { pause: number; send: number; ready: number; done: number };
-      };
+      const r = (await c.call('domain.migrate', { dom, to })) as MigrateResult;
       const p = r.phases;
       process.stderr.write(
         `Migrated: ${r.rounds} rounds, ${r.pages} pages (${(r.bytes / MiB).toFixed(1)} MiB) in ${(r.totalMs / 1000).toFixed(2)} s; ` +
