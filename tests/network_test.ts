@@ -10,27 +10,14 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { TestHost, until } from './toolstack_host.ts';
+import { freePort, GuestShell, TestHost, until } from './toolstack_host.ts';
 
 const TRANSFER_MIB = 64;
 const host = new TestHost();
 
 after(() => host.stop());
-
-/** A TCP port nothing listens on now (bound to port 0, read, closed). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function httpGet(port: number, path: string): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -46,71 +33,22 @@ function httpGet(port: number, path: string): Promise<{ status: number; body: Bu
 }
 
 /** A guest shell on a domain's console. */
-class Guest {
-  private mark = 0;
-  constructor(readonly name: string) {}
-
-  async type(line: string): Promise<void> {
-    const c = await host.connect();
-    try {
-      await c.call('console.attach', { dom: this.name });
-      await c.call('console.input', { dom: this.name, data: Buffer.from(line + '\n').toString('base64') });
-    } finally {
-      c.close();
-    }
+/** A guest's shell whose answers come trimmed. */
+class Guest extends GuestShell {
+  constructor(readonly name: string) {
+    super(host, name);
   }
 
-  /**
-   * Runs `cmd` in the guest shell and waits for it to finish; resolves with what it printed
-   * between two markers (the command's own echo excluded).
-   */
-  async run(cmd: string, ms = 60_000): Promise<string> {
-    const n = ++this.mark * 2;
-    const begin = `DOMUS-B${n}`;
-    const end = `DOMUS-E${n}`;
-    await this.type(`echo DOMUS-B$((${n - 1}+1)); ${cmd}; echo DOMUS-E$((${n - 1}+1))`);
-    const text = await until(
-      async () => {
-        const t = await host.console(this.name);
-        return t.includes(`${end}\r\n`) || t.includes(`${end}\n`) ? t : undefined;
-      },
-      ms,
-      `"${cmd}" in ${this.name}`,
-    ).catch(async (e: Error) => {
-      const t = await host.console(this.name);
-      throw new Error(`${e.message}; console tail:\n${t.slice(-2000)}`);
-    });
-    const from = text.lastIndexOf(`${begin}\r\n`);
-    const to = text.lastIndexOf(end);
-    return text
-      .slice(from + begin.length, to)
-      .replace(/\r/g, '')
-      .trim();
+  override async run(cmd: string, ms = 60_000): Promise<string> {
+    return (await super.run(cmd, ms)).trim();
   }
 }
 
 test('two guests on xenbr0 ping each other and move 64 MiB over TCP; the host reaches httpd through a forward', async () => {
   const httpPort = await freePort();
   host.env['DOMUS_FORWARDS'] = `tcp:${httpPort}:80`;
-  const guest = defaultGuest();
-  const create = (name: string) => {
-    const cfg = join(host.runDir, `${name}.cfg`);
-    writeFileSync(
-      cfg,
-      [
-        `name = "${name}"`,
-        'memory = 256',
-        'vcpus = 1',
-        `kernel = "${guest.kernel}"`,
-        `ramdisk = "${guest.initrd}"`,
-        'extra = "console=ttyS0"',
-        "vif = [ 'bridge=xenbr0' ]",
-        '',
-      ].join('\n'),
-    );
-    const r = host.domus(['create', cfg]);
-    assert.equal(r.status, 0, r.stderr);
-  };
+  const create = (name: string) =>
+    host.createGuest(name, { memoryMiB: 256, more: ["vif = [ 'bridge=xenbr0' ]"] });
   create('neta');
   create('netb');
   const a = new Guest('neta');

@@ -13,11 +13,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { defaultGuest } from '../src/platform/node/guest_image.ts';
-import { TestHost, until } from './toolstack_host.ts';
+import { GuestShell, TestHost } from './toolstack_host.ts';
 
 const host = new TestHost();
 const dir = host.runDir;
@@ -51,50 +50,19 @@ const known: Record<string, string> = {
 };
 
 /** A domain running the default guest with the qcow2 image as its only disk. */
-class Domain {
-  private marks = 0;
-
-  constructor(readonly name: string) {}
+class Domain extends GuestShell {
+  constructor(readonly name: string) {
+    super(host, name);
+  }
 
   create(): void {
-    const guest = defaultGuest();
-    const cfg = join(dir, `${this.name}.cfg`);
-    writeFileSync(
-      cfg,
-      [
-        `name = "${this.name}"`,
-        'memory = 128',
-        'vcpus = 1',
-        `kernel = "${guest.kernel}"`,
-        `ramdisk = "${guest.initrd}"`,
-        'extra = "console=ttyS0"',
-        `disk = [ 'format=qcow2, vdev=xvda, access=rw, target=${image}' ]`,
-        'on_poweroff = "destroy"',
-        '',
-      ].join('\n'),
-    );
-    const r = host.domus(['create', cfg]);
-    assert.equal(r.status, 0, r.stderr);
+    host.createGuest(this.name, {
+      more: [`disk = [ 'format=qcow2, vdev=xvda, access=rw, target=${image}' ]`, 'on_poweroff = "destroy"'],
+    });
   }
 
   async ready(): Promise<void> {
     await this.waitFor(/DOMUS-GUEST-READY/, BOOT_MS, 'the ready marker');
-  }
-
-  /** Runs `cmd` in the guest's shell; resolves with what it printed between the markers. */
-  async run(cmd: string, ms = 90_000): Promise<string> {
-    const n = ++this.marks;
-    const before = (await host.console(this.name)).length;
-    const c = await host.connect();
-    try {
-      await c.call('console.attach', { dom: this.name, scrollback: false });
-      const typed = `echo Q-B$((${n}+0)); ${cmd}; echo Q-E$((${n}+0))\n`;
-      await c.call('console.input', { dom: this.name, data: Buffer.from(typed).toString('base64') });
-    } finally {
-      c.close();
-    }
-    const m = await this.waitFor(new RegExp(`Q-B${n}\\r?\\n([^]*?)Q-E${n}\\r?\\n`), ms, `"${cmd}"`, before);
-    return m[1]!.replace(/\r/g, '');
   }
 
   shutdown(): void {
@@ -106,21 +74,6 @@ class Domain {
       new RegExp(`^${this.name} `, 'm'),
       'the domain is gone after shutdown -w',
     );
-  }
-
-  private async waitFor(re: RegExp, ms: number, what: string, from = 0): Promise<RegExpExecArray> {
-    let text = '';
-    return until(
-      async () => {
-        text = await host.console(this.name);
-        return re.exec(text.slice(from)) ?? undefined;
-      },
-      ms,
-      `${what} in ${this.name}'s console; its tail:\n${text.slice(-2000)}`,
-    ).catch(async (e: Error) => {
-      const tail = (await host.console(this.name).catch(() => text)).slice(-2000);
-      throw new Error(`${e.message}\nlatest console tail:\n${tail}`);
-    });
   }
 }
 

@@ -148,20 +148,20 @@ export class GuestShell {
     public dom: string,
   ) {}
 
-  /** Waits for `re` in the console output after byte `from`. */
+  /** Waits for `re` in the console output after byte `from`; a timeout shows the console's tail. */
   async waitFor(re: RegExp, ms: number, what: string, from = 0): Promise<RegExpExecArray> {
-    let text = '';
     return until(
-      async () => {
-        text = await this.host.console(this.dom);
-        return re.exec(text.slice(from)) ?? undefined;
-      },
+      async () => re.exec((await this.host.console(this.dom)).slice(from)) ?? undefined,
       ms,
-      `${what} in ${this.dom}'s console; its tail:\n${text.slice(-2000)}`,
-    );
+      `${what} in ${this.dom}'s console`,
+    ).catch(async (e: Error) => {
+      const tail = (await this.host.console(this.dom).catch(() => '')).slice(-2000);
+      throw new Error(`${e.message}\nits console's tail:\n${tail}`);
+    });
   }
 
-  async run(cmd: string, ms = 60_000): Promise<string> {
+  /** Runs `cmd` in the guest's shell; resolves with what it printed between the markers. */
+  async run(cmd: string, ms = 90_000): Promise<string> {
     const n = ++this.marks;
     const before = (await this.host.console(this.dom)).length;
     const c = await this.host.connect();
