@@ -16,7 +16,7 @@
  */
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
-import { freePort, GuestShell, TestHost, until } from '../tests/toolstack_host.ts';
+import { COUNTER_LOOP, freePort, GuestShell, TestHost, until } from '../tests/toolstack_host.ts';
 import { measuredWith, median, table, writeSection } from './report.ts';
 
 const KEY = 'domus-bench-migration-key';
@@ -77,7 +77,7 @@ async function migrationRuns(runs: number): Promise<{ moves: Migration[]; copyMs
     const sh = new GuestShell(a.host, 'mig');
     await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
     await sh.run(
-      '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) & ' +
+      `${COUNTER_LOOP} ` +
         'dd if=/dev/urandom of=/tmp/seed bs=64k count=128 2>/dev/null; ' +
         '(while true; do cat /tmp/seed >/tmp/dirty; done) & true',
     );

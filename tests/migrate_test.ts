@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { freePort, GuestShell, TestHost } from './toolstack_host.ts';
+import { COUNTER_LOOP, freePort, GuestShell, TestHost } from './toolstack_host.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const KEY = 'domus-test-migration-key';
@@ -41,13 +41,6 @@ function listed(h: TestHost, name: string): boolean {
   return new RegExp(`^${name} `, 'm').test(h.domus(['list']).stdout);
 }
 
-async function probe(sh: GuestShell): Promise<{ uptime: number; count: number; pid: number }> {
-  const out = await sh.run('cat /proc/uptime; cat /tmp/count; echo pid=$$');
-  const m = /^(\d+\.\d+) [^\n]*\n(\d+)\npid=(\d+)$/m.exec(out);
-  assert.ok(m, `unexpected probe output:\n${out}`);
-  return { uptime: Number(m[1]), count: Number(m[2]), pid: Number(m[3]) };
-}
-
 test('a running guest moves to another host; failures before the point of no return leave it running here', async (t) => {
   const src = newHost();
   // Shared storage: both hosts reach the image at the same path.
@@ -60,18 +53,18 @@ test('a running guest moves to another host; failures before the point of no ret
   const sh = new GuestShell(src, 'mig');
   await sh.waitFor(/DOMUS-GUEST-READY/, 120_000, 'the ready marker');
   await sh.run(
-    '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) & ' +
+    `${COUNTER_LOOP} ` +
       'dd if=/dev/urandom of=/tmp/seed bs=64k count=128 2>/dev/null; ' +
       '(while true; do cat /tmp/seed >/tmp/dirty; done) & ' +
       'echo BEFORE-MIGRATION | dd of=/dev/vda bs=512 seek=10 conv=fsync 2>/dev/null',
   );
   await new Promise((r) => setTimeout(r, 1000));
-  let last = await probe(sh);
+  let last = await sh.probe();
   assert.ok(last.count > 0);
 
   const stillHere = async (what: string) => {
     assert.ok(listed(src, 'mig'), `${what}: the domain is still on the source`);
-    const now = await probe(sh);
+    const now = await sh.probe();
     assert.equal(now.pid, last.pid, `${what}: the same shell carries on`);
     assert.ok(now.count >= last.count, `${what}: the counter did not go back`);
     last = now;
@@ -105,12 +98,12 @@ test('a running guest moves to another host; failures before the point of no ret
   assert.ok(!listed(src, 'mig'), 'the domain left the source');
   assert.ok(listed(dst.host, 'mig'), 'the domain runs on the destination');
   const there = new GuestShell(dst.host, 'mig');
-  const now = await probe(there);
+  const now = await there.probe();
   assert.equal(now.pid, last.pid, 'the same shell carries on at the destination');
   assert.ok(now.count >= last.count, 'the counter did not restart');
   assert.ok(now.uptime >= last.uptime && now.uptime < last.uptime + 60, 'uptime is continuous');
   await new Promise((r) => setTimeout(r, 1000));
-  const later = await probe(there);
+  const later = await there.probe();
   assert.ok(later.count > now.count, 'the counter keeps counting at the destination');
   // The disk came along: what was written before, and a write from the destination.
   const before = await there.run('dd if=/dev/vda bs=512 skip=10 count=1 2>/dev/null | head -1');

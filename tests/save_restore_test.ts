@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { GuestShell, TestHost } from './toolstack_host.ts';
+import { COUNTER_LOOP, GuestShell, TestHost } from './toolstack_host.ts';
 
 const host = new TestHost();
 const dir = host.runDir;
@@ -28,14 +28,6 @@ function listed(name: string): boolean {
   return new RegExp(`^${name} `, 'm').test(host.domus(['list']).stdout);
 }
 
-/** The guest's uptime in seconds, its counter, and its shell's pid. */
-async function probe(): Promise<{ uptime: number; count: number; pid: number }> {
-  const out = await sh.run('cat /proc/uptime; cat /tmp/count; echo pid=$$');
-  const m = /^(\d+\.\d+) [^\n]*\n(\d+)\npid=(\d+)$/m.exec(out);
-  assert.ok(m, `unexpected probe output:\n${out}`);
-  return { uptime: Number(m[1]), count: Number(m[2]), pid: Number(m[3]) };
-}
-
 test('a running guest is saved, damaged copies are refused, and the file restores it where it was', async () => {
   writeFileSync(disk, Buffer.alloc(8 << 20));
   host.createGuest('sr', {
@@ -48,17 +40,17 @@ test('a running guest is saved, damaged copies are refused, and the file restore
   await sh.run(
     'echo kept-in-tmpfs >/tmp/marker; ' +
       'echo DISK-PATTERN-$((6*7)) | dd of=/dev/vda bs=512 seek=100 conv=fsync 2>/dev/null; ' +
-      '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) & true',
+      `${COUNTER_LOOP} true`,
   );
   await new Promise((r) => setTimeout(r, 1500));
-  const before = await probe();
+  const before = await sh.probe();
   assert.ok(before.count > 0, 'the counter runs');
 
   // A save to a directory that does not exist fails and leaves the domain running as it was.
   const bad = host.domus(['save', 'sr', join(dir, 'no-such-dir', 'x.save')]);
   assert.equal(bad.status, 2, bad.stderr);
   assert.ok(listed('sr'), 'the domain survives a failed save');
-  const stillThere = await probe();
+  const stillThere = await sh.probe();
   assert.equal(stillThere.pid, before.pid);
   assert.ok(stillThere.count >= before.count);
 
@@ -107,13 +99,13 @@ test('a running guest is saved, damaged copies are refused, and the file restore
   assert.ok(listed('sr'), 'the domain is back');
   assert.ok(existsSync(saveFile), 'restore leaves the save file');
 
-  const afterRestore = await probe();
+  const afterRestore = await sh.probe();
   assert.equal(afterRestore.pid, before.pid, 'the same shell carries on (no reboot)');
   assert.ok(afterRestore.count >= stillThere.count, 'the counter did not restart');
   assert.ok(afterRestore.uptime >= before.uptime, 'uptime continues from the save point');
   assert.ok(afterRestore.uptime < before.uptime + 60, 'uptime does not jump');
   await new Promise((r) => setTimeout(r, 1000));
-  const later = await probe();
+  const later = await sh.probe();
   assert.ok(later.count > afterRestore.count, 'the counter keeps counting after the restore');
   assert.ok(later.uptime > afterRestore.uptime, 'the clock keeps running');
 
@@ -134,7 +126,7 @@ test('a running guest is saved, damaged copies are refused, and the file restore
   const ck = host.domus(['save', '-c', 'sr', join(dir, 'ck.save')]);
   assert.equal(ck.status, 0, ck.stderr);
   assert.ok(listed('sr'));
-  const afterCk = await probe();
+  const afterCk = await sh.probe();
   assert.equal(afterCk.pid, before.pid);
   assert.ok(afterCk.count >= later.count);
 });

@@ -103,6 +103,13 @@ export class TestHost {
   }
 }
 
+/**
+ * A shell command (ending in `&`) that counts in the background, ten times a second, into
+ * /tmp/count (written whole: a reader never sees a half-written number).
+ */
+export const COUNTER_LOOP =
+  '(i=0; while true; do i=$((i+1)); echo $i >/tmp/count.new; mv /tmp/count.new /tmp/count; usleep 100000; done) &';
+
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
 export async function freePort(): Promise<number> {
   const s = createServer();
@@ -158,6 +165,17 @@ export class GuestShell {
       const tail = (await this.host.console(this.dom).catch(() => '')).slice(-2000);
       throw new Error(`${e.message}\nits console's tail:\n${tail}`);
     });
+  }
+
+  /**
+   * The guest's uptime (s), the counter COUNTER_LOOP keeps in /tmp/count, and this shell's pid:
+   * what shows that a guest carried on (same shell) without a gap (counter, uptime).
+   */
+  async probe(): Promise<{ uptime: number; count: number; pid: number }> {
+    const out = await this.run('cat /proc/uptime; cat /tmp/count; echo pid=$$');
+    const m = /^(\d+\.\d+) [^\n]*\n(\d+)\npid=(\d+)$/m.exec(out);
+    assert.ok(m, `unexpected probe output:\n${out}`);
+    return { uptime: Number(m[1]), count: Number(m[2]), pid: Number(m[3]) };
   }
 
   /** Runs `cmd` in the guest's shell; resolves with what it printed between the markers. */
