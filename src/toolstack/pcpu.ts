@@ -14,6 +14,7 @@ import type { Clock } from '../machine/device.ts';
 import type { Domain, ShutdownReason } from '../hypervisor/domain.ts';
 import { Hypervisor } from '../hypervisor/hypervisor.ts';
 import { MachineResources } from '../hypervisor/resources.ts';
+import type { BlockFile } from '../platform/node/block_file.ts';
 import { openDiskImage } from '../platform/node/disk_image.ts';
 import { attachJitToHart } from '../machine/jit/jit.ts';
 import { VirtioBlk } from '../machine/virtio/blk.ts';
@@ -23,6 +24,7 @@ import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
 import type { WorkerLink } from '../platform/node/worker.ts';
 import { buildDomain, CONTROL_PORT_NAME, type BuiltDomain } from './domain_builder.ts';
 import { DomainDisk } from './domain_disk.ts';
+import { DriverDisk } from './driver_channel.ts';
 import { beginSave, finishRestore, restorePages } from './domain_save.ts';
 import { checkSavable, ramMap } from '../hypervisor/domain_state.ts';
 import { DirtyLog } from '../hypervisor/log_dirty.ts';
@@ -133,17 +135,12 @@ export class PcpuServer {
       }
       case 'disk-attach': {
         const r = this.get(m.domid);
-        const file = DomainDisk.open(() =>
-          openDiskImage(m.disk.path, {
-            readOnly: m.disk.readOnly,
-            ...(m.disk.format !== undefined && { format: m.disk.format }),
-          }),
-        );
+        const file = DomainDisk.open(() => openDisk(m.disk));
         try {
           const slot = r.built.plug(new VirtioBlk(file), { kind: 'blk', disk: r.diskSpecs.length });
           r.plugged.set(slot, file);
           r.disks.push(file);
-          r.diskSpecs.push({ ...m.disk });
+          r.diskSpecs.push(withoutChannel(m.disk));
           return slot;
         } catch (e) {
           file.close();
@@ -323,11 +320,7 @@ export class PcpuServer {
     try {
       const sizes = spec.restore?.deferDisks;
       for (const [i, disk] of (spec.disks ?? []).entries()) {
-        const open = () =>
-          openDiskImage(disk.path, {
-            readOnly: disk.readOnly,
-            ...(disk.format !== undefined && { format: disk.format }),
-          });
+        const open = () => openDisk(disk);
         // A migrating domain's disks open only once the source has let go of them.
         disks.push(sizes ? DomainDisk.deferred(open, sizes[i] ?? 0, disk.readOnly) : DomainDisk.open(open));
       }
@@ -368,7 +361,7 @@ export class PcpuServer {
       domain: d,
       spec,
       disks,
-      diskSpecs: (spec.disks ?? []).map((x) => ({ ...x })),
+      diskSpecs: (spec.disks ?? []).map(withoutChannel),
       built,
       plugged: new Map(),
       netSlots: new Map(),
@@ -454,4 +447,19 @@ export class PcpuServer {
       ...(d.shutdownReason && { shutdownReason: d.shutdownReason }),
     };
   }
+}
+
+/** A disk's image: through its driver domain's channel when it has one, else opened here. */
+function openDisk(disk: DiskSpec): BlockFile {
+  if (disk.driver) return new DriverDisk(disk.driver, disk.readOnly);
+  return openDiskImage(disk.path, {
+    readOnly: disk.readOnly,
+    ...(disk.format !== undefined && { format: disk.format }),
+  });
+}
+
+/** A disk as a snapshot records it: the channel is this host's, not the configuration's. */
+function withoutChannel(disk: DiskSpec): DiskSpec {
+  const { driver: _driver, ...rest } = disk;
+  return rest;
 }

@@ -7,12 +7,17 @@
 import type { MachineHandle } from '../hypervisor/resources.ts';
 import type { ShutdownReason } from '../hypervisor/domain.ts';
 import type { SlotSpec } from './domain_builder.ts';
+import type { DriverDiskSpec } from './driver_channel.ts';
 
 /** A disk image of a domain: raw or qcow2 (probed when `format` is absent). */
 export interface DiskSpec {
   path: string;
   readOnly: boolean;
   format?: 'raw' | 'qcow2';
+  /** The driver domain that serves the disk (xl.cfg disk `backend=`); the toolstack fills `driver`. */
+  backend?: string;
+  /** The channel to that driver domain: the pCPU then never opens the image itself. */
+  driver?: DriverDiskSpec;
 }
 
 /** What to do when a guest powers off, reboots or crashes (xl.cfg on_poweroff/on_reboot/on_crash). */
