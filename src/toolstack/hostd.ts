@@ -33,10 +33,12 @@ import { slotDeviceName } from './domain_builder.ts';
 import { openSaveFile, openStream, saveDomain, type RestoreSource, type SaveResult } from './save_restore.ts';
 import { listenForMigrations, migrateDomain, migrationKey, type Wire } from './migrate.ts';
 import { DEFAULT_REMUS_INTERVAL_MS, NetHold, RemusPrimary, remusBackup } from './remus.ts';
-import type { SaveSnapshot } from './pcpu_protocol.ts';
+import type { DiskSpec, SaveSnapshot } from './pcpu_protocol.ts';
 import { formatMac, randomXenMac } from './net/ethernet.ts';
 import { UserNet, type PortForward } from './net/usernet.ts';
 import { VSwitch, type SwitchPort } from './net/vswitch.ts';
+import type { DriverDiskSpec } from './driver_channel.ts';
+import { DriverDomain } from './driver_domain.ts';
 import { XsClient } from './xenstore/client.ts';
 import { XsSocketServer } from './xenstore/socket.ts';
 import { Xenstored } from './xenstore/xenstored.ts';
@@ -117,6 +119,8 @@ class Entry {
   readonly hotVifs = new Map<number, { mac: string; bridge: string; slot: number }>();
   /** Waiters for the guest agent's next reply line. */
   readonly agentWaiters: ((line: string) => void)[] = [];
+  /** Its disks that driver domains serve (slot: hot-plugged ones), detached when it goes. */
+  readonly driverDisks: { dd: DriverDomain; id: number; slot?: number }[] = [];
   /** Remus protection, while on, and the network output it holds back (remus.ts). */
   remus: RemusPrimary | undefined;
   hold: NetHold | undefined;
@@ -155,6 +159,8 @@ class Entry {
 
 export class Hostd {
   private readonly entries: Entry[] = [];
+  /** Driver domains by name (xl.cfg disk `backend=NAME`), started on first use. */
+  private readonly driverDomains = new Map<string, DriverDomain>();
   private readonly conns = new Set<ControlConn>();
   private readonly watchers = new Set<ControlConn>();
   private readonly startedAtMs = Date.now();
@@ -249,6 +255,7 @@ export class Hostd {
       await this.xsServer?.close();
       await this.usernet?.close();
       await this.host.close();
+      for (const dd of this.driverDomains.values()) await dd.close();
       for (const f of [Hostd.socketPath(this.opts.runDir), join(this.opts.runDir, 'hostd.pid')]) {
         try {
           unlinkSync(f);
@@ -287,9 +294,9 @@ export class Hostd {
       case 'domain.restore':
         return this.restore(String(a.path ?? ''), a.paused === true);
       case 'domain.remus':
-        return this.remus(this.find(a.dom), String(a.to ?? ''), a.intervalMs);
+        return this.remus(this.servedHere(this.find(a.dom), 'remus'), String(a.to ?? ''), a.intervalMs);
       case 'domain.migrate': {
-        const e = this.find(a.dom);
+        const e = this.servedHere(this.find(a.dom), 'migrate');
         const to = String(a.to ?? '');
         this.logLine(`domain ${e.id} (${e.name}) migrating to ${to}`);
         const r = await migrateDomain({
@@ -353,21 +360,39 @@ export class Hostd {
       }
       case 'domain.block-attach': {
         const e = this.find(a.dom);
-        const disk = a.disk as { path: string; readOnly: boolean; format?: 'raw' | 'qcow2'; vdev?: string };
-        const slot = await e.handle.attachDisk(disk);
+        const disk = a.disk as {
+          path: string;
+          readOnly: boolean;
+          format?: 'raw' | 'qcow2';
+          vdev?: string;
+          backend?: string;
+        };
+        const served = disk.backend !== undefined ? await this.serveDisk(disk.backend, disk) : undefined;
+        let slot: number;
+        try {
+          const spec: DiskSpec = served ? { ...disk, driver: served.spec } : disk;
+          slot = await e.handle.attachDisk(spec);
+        } catch (err) {
+          if (served) await served.dd.detach(served.id);
+          throw err;
+        }
+        if (served) e.driverDisks.push({ dd: served.dd, id: served.id, slot });
         const vdev =
           disk.vdev ?? `xvd${String.fromCharCode(98 + e.plugged.size + (e.config.disks?.length ?? 0) - 1)}`;
         e.plugged.set(slot, { ...disk, vdev });
-        const reply = this.agentReply(e, 5000);
-        await e.handle.control(`bind ${slotDeviceName(slot)}`).catch(async (err: unknown) => {
+        const undo = async (): Promise<void> => {
           await e.handle.detachDisk(slot);
           e.plugged.delete(slot);
+          await this.unserveDisks(e, slot);
+        };
+        const reply = this.agentReply(e, 5000);
+        await e.handle.control(`bind ${slotDeviceName(slot)}`).catch(async (err: unknown) => {
+          await undo();
           throw err;
         });
         const line = await reply;
         if (!line.startsWith('ok ')) {
-          await e.handle.detachDisk(slot);
-          e.plugged.delete(slot);
+          await undo();
           throw new UserError(`domain ${e.name} could not bind the new disk (${line})`);
         }
         return { slot, vdev };
@@ -384,6 +409,7 @@ export class Hostd {
         await reply;
         await e.handle.detachDisk(slot);
         e.plugged.delete(slot);
+        await this.unserveDisks(e, slot);
         return null;
       }
       case 'domain.block-list': {
@@ -532,6 +558,23 @@ export class Hostd {
         const bytes = await e.handle.readMemory(Number(a.gpa), Number(a.length));
         return Buffer.from(bytes).toString('base64');
       }
+      case 'driver-domain.list':
+        return [...this.driverDomains.values()].map((dd) => dd.info());
+      case 'driver-domain.start': {
+        const name = String(a.name ?? '');
+        const dd = this.driverDomains.get(name);
+        if (dd?.running)
+          throw new UserError(`driver domain ${name} is already running; use restart to replace it`);
+        if (dd) await dd.restart();
+        else await this.driverDomain(name);
+        return null;
+      }
+      case 'driver-domain.destroy':
+        await this.knownDriverDomain(a.name).destroy();
+        return null;
+      case 'driver-domain.restart':
+        await this.knownDriverDomain(a.name).restart();
+        return null;
       case 'host.shutdown':
         setImmediate(() => void this.close());
         return null;
@@ -596,6 +639,63 @@ export class Hostd {
     };
   }
 
+  /** The driver domain `name`, started now if it is not there yet. */
+  private async driverDomain(name: string): Promise<DriverDomain> {
+    checkName(name);
+    let dd = this.driverDomains.get(name);
+    if (!dd) {
+      dd = await DriverDomain.start(name, (line) => this.logLine(line));
+      this.driverDomains.set(name, dd);
+      this.logLine(`driver domain ${name} started`);
+    }
+    return dd;
+  }
+
+  private knownDriverDomain(name: unknown): DriverDomain {
+    const dd = this.driverDomains.get(String(name ?? ''));
+    if (!dd) {
+      throw new UserError(
+        `driver domain ${String(name ?? '')} does not exist; domus driver-domain list shows them`,
+      );
+    }
+    return dd;
+  }
+
+  /** Has driver domain `name` serve `disk`. */
+  private async serveDisk(
+    name: string,
+    disk: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2' },
+  ): Promise<{ dd: DriverDomain; id: number; spec: DriverDiskSpec }> {
+    const dd = await this.driverDomain(name);
+    const { id, spec } = await dd.attach({
+      path: disk.path,
+      readOnly: disk.readOnly,
+      ...(disk.format !== undefined && { format: disk.format }),
+    });
+    return { dd, id, spec };
+  }
+
+  /** Stops serving `e`'s driver-domain disks: all of them, or the one hot-plugged at `slot`. */
+  private async unserveDisks(e: Entry, slot?: number): Promise<void> {
+    for (let i = e.driverDisks.length - 1; i >= 0; i--) {
+      const x = e.driverDisks[i]!;
+      if (slot !== undefined && x.slot !== slot) continue;
+      e.driverDisks.splice(i, 1);
+      await x.dd.detach(x.id);
+    }
+  }
+
+  /** Migration and Remus move a domain's disks with it; a driver domain's disks stay on this host. */
+  private servedHere(e: Entry, what: 'migrate' | 'remus'): Entry {
+    if (e.driverDisks.length > 0) {
+      throw new UserError(
+        `domain ${e.name} has disks served by a driver domain, which ${what} cannot move yet; ` +
+          `save and restore it instead`,
+      );
+    }
+    return e;
+  }
+
   /** Finds a live domain by id (number or digits) or name. */
   private find(dom: unknown): Entry {
     const live = this.entries.filter((e) => !e.gone);
@@ -648,37 +748,60 @@ export class Hostd {
     };
     const initrd = cfg.ramdisk !== undefined ? ramdisk(cfg.ramdisk) : undefined;
     const disks = restore ? restore.saved.disks : (cfg.disks ?? []);
-    const handle = await this.host.createDomain({
-      name: cfg.name,
-      memoryBytes,
-      vcpus: cfg.vcpus,
-      // A gzipped Image is unpacked here, as xl's domain builder does for compressed kernels.
-      kernel: kernel(),
-      kernelName: cfg.kernel,
-      ...(initrd && { initrd }),
-      cmdline: cfg.cmdline,
-      disks: disks.map((d) => ({
-        path: d.path,
-        readOnly: d.readOnly,
-        ...(d.format !== undefined && { format: d.format }),
-      })),
-      vifs: (cfg.vifs ?? []).map((v) => ({ mac: v.mac! })),
-      jit: this.opts.jit ? 'on' : 'off',
-      ...(cfg.weight !== undefined && { weight: cfg.weight }),
-      ...(cfg.cap !== undefined && { cap: cfg.cap }),
-      ...(cfg.pcpu !== undefined && { pcpu: cfg.pcpu }),
-      ...(cfg.paused !== undefined && !restore && { paused: cfg.paused }),
-      onPoweroff: cfg.onPoweroff ?? 'destroy',
-      onReboot: cfg.onReboot ?? 'restart',
-      onCrash: cfg.onCrash ?? 'destroy',
-      ...(restore && {
-        restore: {
-          layout: restore.saved.layout,
-          ...(restore.deferDisks === true && { deferDisks: restore.saved.diskBytes ?? [] }),
-        },
-      }),
-    });
+    // Disks that name a driver domain are opened there first; the pCPU gets their channels.
+    const served: ({ dd: DriverDomain; id: number; spec: DriverDiskSpec } | undefined)[] = [];
+    const unserve = async (): Promise<void> => {
+      for (const x of served) if (x) await x.dd.detach(x.id);
+    };
+    try {
+      for (const d of disks)
+        served.push(d.backend !== undefined ? await this.serveDisk(d.backend, d) : undefined);
+    } catch (err) {
+      await unserve();
+      throw err;
+    }
+    let handle: DomainHandle;
+    try {
+      handle = await this.host.createDomain({
+        name: cfg.name,
+        memoryBytes,
+        vcpus: cfg.vcpus,
+        // A gzipped Image is unpacked here, as xl's domain builder does for compressed kernels.
+        kernel: kernel(),
+        kernelName: cfg.kernel,
+        ...(initrd && { initrd }),
+        cmdline: cfg.cmdline,
+        disks: disks.map((d, i) => {
+          const driver = served[i];
+          return {
+            path: d.path,
+            readOnly: d.readOnly,
+            ...(d.format !== undefined && { format: d.format }),
+            ...(driver && { backend: driver.dd.name, driver: driver.spec }),
+          };
+        }),
+        vifs: (cfg.vifs ?? []).map((v) => ({ mac: v.mac! })),
+        jit: this.opts.jit ? 'on' : 'off',
+        ...(cfg.weight !== undefined && { weight: cfg.weight }),
+        ...(cfg.cap !== undefined && { cap: cfg.cap }),
+        ...(cfg.pcpu !== undefined && { pcpu: cfg.pcpu }),
+        ...(cfg.paused !== undefined && !restore && { paused: cfg.paused }),
+        onPoweroff: cfg.onPoweroff ?? 'destroy',
+        onReboot: cfg.onReboot ?? 'restart',
+        onCrash: cfg.onCrash ?? 'destroy',
+        ...(restore && {
+          restore: {
+            layout: restore.saved.layout,
+            ...(restore.deferDisks === true && { deferDisks: restore.saved.diskBytes ?? [] }),
+          },
+        }),
+      });
+    } catch (err) {
+      await unserve();
+      throw err;
+    }
     const e = new Entry(handle, cfg.name, cfg.uuid ?? randomUUID(), cfg, Date.now());
+    for (const x of served) if (x) e.driverDisks.push({ dd: x.dd, id: x.id });
     this.entries.push(e);
     handle.onConsole((b) => e.appendConsole(b));
     handle.onControlLine = (line) => e.agentWaiters.shift()?.(line);
@@ -695,6 +818,7 @@ export class Hostd {
       if (reason.kind === 'crash') e.shutdown.detail = reason.detail;
       if (action === 'restart') {
         e.createdAtMs = Date.now();
+        for (const slot of e.plugged.keys()) void this.unserveDisks(e, slot);
         e.plugged.clear();
       }
       this.broadcast(this.record(e, info));
@@ -703,6 +827,7 @@ export class Hostd {
       e.gone = true;
       this.logLine(`domain ${info.id} (${e.name}) destroyed`);
       for (const p of e.ports) p.detach();
+      void this.unserveDisks(e);
       void this.removeXenstore(e);
       const idx = this.entries.indexOf(e);
       if (idx >= 0) this.entries.splice(idx, 1);

@@ -1,7 +1,8 @@
 /**
  * xl's device subcommands on Domus: block-attach, block-detach, block-list, network-list.
  * A disk attached to a running domain goes into a free virtio-mmio slot and the guest agent
- * binds it (Linux then shows a new /dev/vdX), as a hotplug script would on Xen.
+ * binds it (Linux then shows a new /dev/vdX), as a hotplug script would on Xen. And
+ * `driver-domain`, for the driver domains that serve disks whose spec says `backend=NAME`.
  */
 import { resolve } from 'node:path';
 import { UserError } from '../../common/errors.ts';
@@ -28,7 +29,13 @@ or '/vm/b.img,raw,xvdb,w'.
       (c) =>
         c.call('domain.block-attach', {
           dom,
-          disk: { path: spec.target, readOnly: spec.readonly, format: spec.format, vdev: spec.vdev },
+          disk: {
+            path: spec.target,
+            readOnly: spec.readonly,
+            format: spec.format,
+            vdev: spec.vdev,
+            ...(spec.backend !== undefined && { backend: spec.backend }),
+          },
         }) as Promise<{ slot: number; vdev: string }>,
     );
     process.stderr.write(`attached ${spec.target} as ${r.vdev}\n`);
@@ -92,5 +99,54 @@ registerCommand({
     process.stdout.write('Idx Mac               Bridge\n');
     for (const v of vifs) process.stdout.write(`${String(v.devid).padStart(3)} ${v.mac} ${v.bridge}\n`);
     return 0;
+  },
+});
+
+registerCommand({
+  name: 'driver-domain',
+  summary: 'list, start, destroy or restart the driver domains that serve disks (backend=NAME)',
+  usage: `usage: domus driver-domain list
+       domus driver-domain start|destroy|restart <name>
+
+A disk whose spec says backend=NAME is served by driver domain NAME (started on first use), a
+thread of its own. destroy kills it where it stands: the guests' disks fail with I/O errors until
+restart gives them a new one.
+`,
+  async run(args) {
+    const { positionals } = parseCommandArgs('driver-domain', args, {});
+    const [verb, name, ...extra] = positionals;
+    if (verb === 'list' && name === undefined) {
+      const dds = await withToolstack(
+        (c) =>
+          c.call('driver-domain.list', {}) as Promise<
+            {
+              name: string;
+              state: string;
+              disks: { path: string; served: boolean }[];
+              restarts: number;
+              uptimeMs: number;
+            }[]
+          >,
+      );
+      process.stdout.write('Name             State    Restarts  Uptime(s) Disks\n');
+      for (const d of dds) {
+        const disks = d.disks.map((x) => (x.served ? x.path : `${x.path} (down)`)).join(', ');
+        process.stdout.write(
+          `${d.name.padEnd(16)} ${d.state.padEnd(8)} ${String(d.restarts).padStart(8)} ${String(Math.floor(d.uptimeMs / 1000)).padStart(10)} ${disks}\n`,
+        );
+      }
+      return 0;
+    }
+    if (
+      (verb === 'start' || verb === 'destroy' || verb === 'restart') &&
+      name !== undefined &&
+      !extra.length
+    ) {
+      await withToolstack((c) => c.call(`driver-domain.${verb}`, { name }));
+      return 0;
+    }
+    throw new UserError(
+      'domus driver-domain takes list, or start, destroy or restart and a name; see domus help driver-domain',
+    );
   },
 });

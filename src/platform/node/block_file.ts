@@ -29,9 +29,12 @@ export interface BlockFile {
   flush(): void;
   /** Closes the file and removes the lock; harmless to call twice. */
   close(): void;
+  /** The host file descriptors it holds (a driver domain's toolstack closes them if its thread dies). */
+  readonly fds?: readonly number[];
 }
 
-export function openBlockFile(path: string, opts: { readOnly: boolean }): BlockFile {
+/** `lock: false`: the caller holds the image lock (a toolstack, for the driver domain that opens it). */
+export function openBlockFile(path: string, opts: { readOnly: boolean; lock?: boolean }): BlockFile {
   let fd: number;
   try {
     fd = openSync(path, opts.readOnly ? 'r' : 'r+');
@@ -68,7 +71,7 @@ export function openBlockFile(path: string, opts: { readOnly: boolean }): BlockF
   }
   let lock: { release(): void } | null;
   try {
-    lock = takeImageLock(path, opts.readOnly);
+    lock = opts.lock === false ? null : takeImageLock(path, opts.readOnly);
   } catch (e) {
     closeSync(fd);
     throw e;
@@ -85,6 +88,7 @@ export function openBlockFile(path: string, opts: { readOnly: boolean }): BlockF
   return {
     sizeBytes,
     readOnly: opts.readOnly,
+    fds: [fd],
     read(offset, dst) {
       checkRange(offset, dst.length);
       for (let done = 0; done < dst.length;) {

@@ -23,10 +23,15 @@ import { QCOW_MAGIC } from './qcow2_format.ts';
 
 export type DiskFormat = 'raw' | 'qcow2';
 
-export function openDiskImage(path: string, opts: { readOnly: boolean; format?: DiskFormat }): BlockFile {
+/** `lock: false`: the caller holds the image lock (block_file.ts), e.g. for a driver domain. */
+export function openDiskImage(
+  path: string,
+  opts: { readOnly: boolean; format?: DiskFormat; lock?: boolean },
+): BlockFile {
   const qcow2Magic = startsWithQcow2Magic(path);
+  const lock = opts.lock ?? true;
   if (opts.format === 'qcow2' || (opts.format === undefined && qcow2Magic)) {
-    return openQcow2(path, { readOnly: opts.readOnly });
+    return openQcow2(path, { readOnly: opts.readOnly, lock });
   }
   if (qcow2Magic && !opts.readOnly) {
     throw new UserError(
@@ -34,7 +39,7 @@ export function openDiskImage(path: string, opts: { readOnly: boolean; format?: 
         `its qcow2 metadata; attach it as qcow2 (or without a format) or add ,ro`,
     );
   }
-  const raw = openBlockFile(path, { readOnly: opts.readOnly });
+  const raw = openBlockFile(path, { readOnly: opts.readOnly, lock });
   return opts.format === undefined && !opts.readOnly ? guardProbedRaw(raw) : raw;
 }
 
@@ -64,6 +69,9 @@ function guardProbedRaw(raw: BlockFile): BlockFile {
     },
     get readOnly() {
       return raw.readOnly;
+    },
+    get fds() {
+      return raw.fds ?? [];
     },
     read: (offset, dst) => raw.read(offset, dst),
     write(offset, src) {

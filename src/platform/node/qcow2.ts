@@ -46,13 +46,14 @@ const OFFSET_HI_MASK = 0x00ffffff;
 const TWO_32 = 0x1_0000_0000;
 const L2_CACHE_TABLES = 64;
 
-export function openQcow2(path: string, opts: { readOnly: boolean }): BlockFile {
-  return openImage(path, opts.readOnly, []);
+/** `lock: false`: the caller holds the image lock. */
+export function openQcow2(path: string, opts: { readOnly: boolean; lock?: boolean }): BlockFile {
+  return openImage(path, opts.readOnly, [], opts.lock ?? true);
 }
 
 /** `chain` holds the real paths of the images that have this one as their backing file. */
-function openImage(path: string, readOnly: boolean, chain: readonly string[]): Qcow2Image {
-  const file = new ImageFile(path, readOnly);
+function openImage(path: string, readOnly: boolean, chain: readonly string[], lock = true): Qcow2Image {
+  const file = new ImageFile(path, readOnly, lock);
   let backing: BlockFile | null = null;
   try {
     const first = new Uint8Array(Math.min(file.sizeBytes, 512));
@@ -150,6 +151,10 @@ class Qcow2Image implements BlockFile {
   private readonly coffsetHiMask: number;
   private lastInflated: { hi: number; lo: number; data: Uint8Array } | null = null;
   private open = true;
+
+  get fds(): readonly number[] {
+    return [this.file.descriptor, ...(this.backing?.fds ?? [])];
+  }
 
   constructor(file: ImageFile, h: Qcow2Header) {
     this.file = file;

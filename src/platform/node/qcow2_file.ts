@@ -23,8 +23,11 @@ export class ImageFile {
   private fd: number;
   private lock: { release(): void } | null = null;
 
-  /** Opens `path`; throws one `UserError` sentence for the failures a user can meet. */
-  constructor(path: string, readOnly: boolean) {
+  /**
+   * Opens `path`; throws one `UserError` sentence for the failures a user can meet. `lock: false`:
+   * the caller holds the image lock.
+   */
+  constructor(path: string, readOnly: boolean, lock = true) {
     this.path = path;
     this.readOnly = readOnly;
     try {
@@ -54,11 +57,16 @@ export class ImageFile {
     }
     this.sizeBytes = st.size;
     try {
-      this.lock = takeImageLock(path, readOnly);
+      this.lock = lock ? takeImageLock(path, readOnly) : null;
     } catch (e) {
       closeSync(this.fd);
       throw e;
     }
+  }
+
+  /** The file descriptor (-1 once closed). */
+  get descriptor(): number {
+    return this.fd;
   }
 
   /** Fills `dst` from `offset`; what lies past the end of the file reads as zeros. */

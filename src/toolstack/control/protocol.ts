@@ -50,7 +50,8 @@ export interface DomainConfig {
   kernel: string;
   ramdisk?: string;
   cmdline: string;
-  disks?: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2'; vdev?: string }[];
+  /** `backend`: the driver domain that serves the disk (xl.cfg disk `backend=`). */
+  disks?: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2'; vdev?: string; backend?: string }[];
   /** Network interfaces on the host's virtual switches (xl.cfg vif). */
   vifs?: { mac?: string; bridge: string }[];
   weight?: number;
