@@ -7,6 +7,7 @@
  * and hostd carry on; `domus driver-domain restart dd0` gives the disk a new backend; the guest
  * reads its file back intact (page cache dropped), writes another and unmounts cleanly. On the
  * host, `qemu-img check` finds no errors and `e2fsck -fn` a clean file system holding both files.
+ * On the way, a save and restore puts the disk back on the driver domain.
  * Needs Debian's qemu-utils and e2fsprogs on the host (scripts/install-test-deps.sh).
  */
 import assert from 'node:assert/strict';
@@ -89,6 +90,16 @@ test('killing the driver domain gives the guest I/O errors, not a crash; after a
   assert.match(after, /^READ-OK$/m, after);
   assert.equal(shaOf(after, '/mnt/before.bin'), before, 'the file written before the kill reads back intact');
   assert.match(after, /^UMOUNT-OK$/m, after);
+
+  // Saved and restored, the domain's disk goes back to the driver domain its configuration names.
+  const saveFile = join(host.runDir, 'dd.save');
+  domus('save', 'dd-guest', saveFile);
+  domus('restore', saveFile);
+  assert.match(domus('driver-domain', 'list'), /^dd0 +running +1 .*dd\.qcow2$/m);
+  const restored = await vm.run(
+    'dd if=/dev/vda of=/dev/null bs=4096 count=8 skip=3000 iflag=direct 2>/dev/null && echo READ-AGAIN-OK',
+  );
+  assert.match(restored, /^READ-AGAIN-OK$/m, restored);
 
   const r = host.domus(['destroy', 'dd-guest']);
   assert.equal(r.status, 0, r.stderr);
