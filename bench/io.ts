@@ -5,7 +5,9 @@
  * - Disk: `dd` writes 64 MiB of zeros to the guest's virtio-blk disk (`conv=fsync`), the page
  *   cache is dropped, and `dd` reads them back; the rates are dd's own (guest clock). Domus:
  *   `domus run --disk` (a domain, its virtio-blk backend on the pCPU); QEMU: the reference
- *   runner with the same raw image as a virtio-blk device.
+ *   runner with the same raw image as a virtio-blk device. The same dd runs once more on a
+ *   hostd domain whose disk a driver domain serves (`backend=dd0`, docs/toolstack.md), to show
+ *   what the driver domain's block channel costs.
  * - Network: 64 MiB from one guest to another over TCP with busybox `nc`, timed in the
  *   receiving guest from its first byte to its last (/proc/uptime). Domus: two domains on the
  *   virtual switch xenbr0 (hostd); QEMU: two QEMU processes joined by a socket netdev.
@@ -33,15 +35,35 @@ const DD_SCRIPT =
   `dd if=/dev/vda of=/dev/null bs=1M count=${MIB} 2>&1`;
 
 /** dd's "N bytes (…) copied, S seconds, …" lines: write seconds, then read seconds. */
+function ddSeconds(out: string, tail: () => string): { write: number; read: number } {
+  const secs = [...out.matchAll(/bytes \([^)]*\) copied, ([\d.]+) seconds/g)].map((m) => Number(m[1]));
+  if (secs.length !== 2) throw new Error(`no dd results; console tail:\n${tail()}`);
+  return { write: secs[0]!, read: secs[1]! };
+}
+
 async function ddRun(g: GuestProcess): Promise<{ write: number; read: number }> {
   try {
     await g.waitForLine(/DOMUS-GUEST-READY/, TIMEOUT_MS);
     await g.wait(TIMEOUT_MS);
-    const secs = [...g.output.matchAll(/bytes \([^)]*\) copied, ([\d.]+) seconds/g)].map((m) => Number(m[1]));
-    if (secs.length !== 2) throw new Error(`no dd results; console tail:\n${g.tail()}`);
-    return { write: secs[0]!, read: secs[1]! };
+    return ddSeconds(g.output, () => g.tail());
   } finally {
     g.kill();
+  }
+}
+
+/** The dd workload on a hostd domain whose disk driver domain dd0 serves. */
+async function driverDomainDd(img: string): Promise<{ write: number; read: number }> {
+  const host = new TestHost();
+  try {
+    host.createGuest('dd', {
+      more: [`disk = [ 'format=raw, vdev=xvda, access=rw, backend=dd0, target=${img}' ]`],
+    });
+    const sh = new GuestShell(host, 'dd');
+    await sh.waitFor(/DOMUS-GUEST-READY/, TIMEOUT_MS, 'the ready marker');
+    const out = await sh.run(DD_SCRIPT, TIMEOUT_MS);
+    return ddSeconds(out, () => out);
+  } finally {
+    await host.stop();
   }
 }
 
@@ -131,10 +153,11 @@ export async function runIoSuite(o: { runs: number; write: boolean }): Promise<n
   ensureQemu();
   const dir = mkdtempSync(join(tmpdir(), 'domus-io-'));
   const img = join(dir, 'disk.img');
-  const r = { domus: { write: [], read: [], tcp: [] }, qemu: { write: [], read: [], tcp: [] } } as Record<
-    'domus' | 'qemu',
-    Record<'write' | 'read' | 'tcp', number[]>
-  >;
+  const r = {
+    domus: { write: [], read: [], tcp: [] },
+    qemu: { write: [], read: [], tcp: [] },
+    dd: { write: [], read: [], tcp: [] },
+  } as Record<'domus' | 'qemu' | 'dd', Record<'write' | 'read' | 'tcp', number[]>>;
   try {
     for (let i = 0; i < o.runs; i++) {
       for (const who of ['qemu', 'domus'] as const) {
@@ -159,6 +182,14 @@ export async function runIoSuite(o: { runs: number; write: boolean }): Promise<n
         r[who].read.push(dd.read);
         process.stderr.write('network… ');
         r[who].tcp.push(who === 'qemu' ? await qemuTcp() : await domusTcp());
+        if (who === 'domus') {
+          process.stderr.write('driver-domain disk… ');
+          spawnSync('truncate', ['-s', '0', img]);
+          spawnSync('truncate', ['-s', `${2 * MIB}M`, img]);
+          const dd = await driverDomainDd(img);
+          r.dd.write.push(dd.write);
+          r.dd.read.push(dd.read);
+        }
         process.stderr.write('done\n');
       }
     }
@@ -166,9 +197,9 @@ export async function runIoSuite(o: { runs: number; write: boolean }): Promise<n
     rmSync(dir, { recursive: true, force: true });
   }
   const rate = (s: number) => (MIB / s).toFixed(1);
-  const row = (what: string, k: 'write' | 'read' | 'tcp') => {
+  const row = (what: string, k: 'write' | 'read' | 'tcp', who: 'domus' | 'dd' = 'domus') => {
     const q = median(r.qemu[k]);
-    const d = median(r.domus[k]);
+    const d = median(r[who][k]);
     return [what, rate(q), rate(d), (d / q).toFixed(2)];
   };
   const report = table(
@@ -176,6 +207,8 @@ export async function runIoSuite(o: { runs: number; write: boolean }): Promise<n
     [
       row(`dd write ${MIB} MiB to virtio-blk (conv=fsync)`, 'write'),
       row(`dd read ${MIB} MiB from virtio-blk (cold cache)`, 'read'),
+      row(`dd write ${MIB} MiB, disk served by a driver domain`, 'write', 'dd'),
+      row(`dd read ${MIB} MiB, disk served by a driver domain`, 'read', 'dd'),
       row(`guest to guest TCP, ${MIB} MiB over busybox nc`, 'tcp'),
     ],
   );
