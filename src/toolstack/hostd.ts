@@ -161,6 +161,8 @@ export class Hostd {
   private readonly entries: Entry[] = [];
   /** Driver domains by name (xl.cfg disk `backend=NAME`), started on first use. */
   private readonly driverDomains = new Map<string, DriverDomain>();
+  /** Detaches under way (a gone domain's disks): a new attach waits for them to free the images. */
+  private readonly detaching = new Set<Promise<void>>();
   private readonly conns = new Set<ControlConn>();
   private readonly watchers = new Set<ControlConn>();
   private readonly startedAtMs = Date.now();
@@ -666,6 +668,7 @@ export class Hostd {
     name: string,
     disk: { path: string; readOnly: boolean; format?: 'raw' | 'qcow2' },
   ): Promise<{ dd: DriverDomain; id: number; spec: DriverDiskSpec }> {
+    await Promise.all(this.detaching);
     const dd = await this.driverDomain(name);
     const { id, spec } = await dd.attach({
       path: disk.path,
@@ -681,7 +684,9 @@ export class Hostd {
       const x = e.driverDisks[i]!;
       if (slot !== undefined && x.slot !== slot) continue;
       e.driverDisks.splice(i, 1);
-      await x.dd.detach(x.id);
+      const p = x.dd.detach(x.id);
+      this.detaching.add(p);
+      await p.finally(() => this.detaching.delete(p));
     }
   }
 
