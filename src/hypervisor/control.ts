@@ -8,13 +8,35 @@
  * mappings: a view of the granted frame in machine memory, valid until `unmapGrant`.
  *
  * One ControlDomain object per thread; each keeps its own maptrack (handles are per thread).
+ * dom0's INCOMING bitmap is one for the machine: the thread that serves dom0's ports (the
+ * toolstack's, through `controlThreadHost`) is the one that calls `pending()`; an event for dom0
+ * rings the control doorbell (pv_shared.ts), which that thread waits on.
  */
 import { GNTST_okay } from './abi/xen.ts';
 import * as ev from './evtchn.ts';
 import type { Mfn } from './frames.ts';
 import * as gt from './grant_table.ts';
 import { Dp, EVTCHN_PORTS, EVTCHN_TABLE_FRAMES } from './pv_shared.ts';
-import { DOMID_CONTROL } from './xsm.ts';
+import type { MachineResources } from './resources.ts';
+import { DOMID_CONTROL, dummyPolicy, type XsmPolicy } from './xsm.ts';
+
+/**
+ * The `pcpu` of a thread that runs no pCPU (the toolstack's): no domain's shared page names it,
+ * so every event it sends, dom0's own included, is posted through INCOMING and a doorbell.
+ */
+export const CONTROL_THREAD = -2;
+
+/** What ControlDomain needs, for a thread that runs no Hypervisor (the toolstack's main thread). */
+export function controlThreadHost(r: MachineResources, xsm: XsmPolicy = dummyPolicy): gt.GnttabHost {
+  return {
+    shared: r.pv,
+    xsm,
+    pcpu: CONTROL_THREAD,
+    frames: r.frames,
+    upcall: () => {}, // no domain runs on this thread
+    written: () => {}, // nor any decoded guest code
+  };
+}
 
 export class ControlDomain implements gt.GrantMapper {
   readonly domid = DOMID_CONTROL;
@@ -25,7 +47,7 @@ export class ControlDomain implements gt.GrantMapper {
     if (s.page(DOMID_CONTROL) >= 0) return;
     // Created once per machine, on first use; a lost race only costs a page and a table.
     const page = s.allocPage(DOMID_CONTROL);
-    const table = x.frames.allocContiguous(EVTCHN_TABLE_FRAMES);
+    const table = x.frames.reserveForMachine(EVTCHN_TABLE_FRAMES);
     Atomics.store(s.pg, page + Dp.PCPU, -1);
     Atomics.store(s.pg, page + Dp.VCPUS, 1);
     Atomics.store(s.pg, page + Dp.EVTCHN_MFN, table);

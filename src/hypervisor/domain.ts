@@ -86,6 +86,12 @@ export class Domain implements SchedDomain {
   timeOffsetTicks = 0;
   /** Log-dirty mode (live migration), when on. */
   dirtyLog: DirtyLog | null = null;
+  /**
+   * The RAM frame of its magic (xenstore) page, or -1: pinned for the domain's life (the
+   * toolstack reads and writes it from its own thread, magic_page.ts), so no memory op or
+   * balloon can take it away.
+   */
+  magicMfn = -1;
   /** Frames of its own RAM mapped now, and the most it may have (XENMEM_*_reservation). */
   totPages = 0;
   readonly maxPages: number;
@@ -217,11 +223,12 @@ export class Domain implements SchedDomain {
 
   /**
    * Takes the RAM frame at `gfn` away and frees it (XENMEM_decrease_reservation); `keep(mfn)`
-   * says a frame must not be freed yet (another domain has it mapped). False if no RAM is there.
+   * says a frame must not be freed yet (another domain has it mapped). False if no RAM is there
+   * or it is the pinned magic page.
    */
   depopulate(gfn: Gfn, keep: (mfn: Mfn) => boolean = () => false): boolean {
     const mfn = this.p2m.mfnOf(gfn) as Mfn;
-    if (mfn < 0 || !this.shared.ownsRam(this.id, mfn) || keep(mfn)) return false;
+    if (mfn < 0 || mfn === this.magicMfn || !this.shared.ownsRam(this.id, mfn) || keep(mfn)) return false;
     this.p2m.unmap(gfn);
     this.shared.clearOwner(mfn);
     this.frames.freeFrame(mfn);

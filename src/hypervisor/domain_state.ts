@@ -13,16 +13,26 @@
  * What is refused. Paravirtual state that points outside the domain cannot be carried: a save
  * of a domain with open event channels, mapped grants, or hypervisor pages in its physmap
  * (shared_info, grant frames) fails with one sentence instead of writing a file that would not
- * restore faithfully.
+ * restore faithfully. The one exception is the xenstore channel (HVM_PARAM_STORE_EVTCHN, its
+ * remote dom0): the toolstack that restores the domain gives it a new one, sets the store params
+ * itself, and introduces the domain to its xenstored again, as Xen's toolstack does; so the saved
+ * STORE_PFN / STORE_EVTCHN are not applied on restore.
  */
 import { UserError } from '../common/errors.ts';
 import { Csr } from '../machine/hart/csr_defs.ts';
 import { hostCsrWrite } from '../machine/hart/csr.ts';
 import { csrIndex, CsrSlot, HS } from '../machine/hart/layout.ts';
 import { HartState } from './abi/sbi.ts';
-import { HVM_NR_PARAMS } from './abi/xen.ts';
+import {
+  EVTCHNSTAT_interdomain,
+  EVTCHNSTAT_unbound,
+  HVM_NR_PARAMS,
+  HVM_PARAM_STORE_EVTCHN,
+  HVM_PARAM_STORE_PFN,
+} from './abi/xen.ts';
 import { GUEST_RAM_BASE, type Domain } from './domain.ts';
-import { evtchn_ports_in_use } from './evtchn.ts';
+import { evtchn_ports_in_use, evtchn_status } from './evtchn.ts';
+import { DOMID_CONTROL } from './xsm.ts';
 import type { EvtchnHost } from './evtchn.ts';
 import type { Gfn } from './p2m.ts';
 import type { Vcpu } from './vcpu.ts';
@@ -80,7 +90,7 @@ export function guestTime(d: Domain, hostNow: number): number {
 
 /** Refuses (UserError) to save a domain whose state reaches outside it. */
 export function checkSavable(d: Domain, x: EvtchnHost): void {
-  const ports = Math.max(0, evtchn_ports_in_use(x, d.id));
+  const ports = Math.max(0, evtchn_ports_in_use(x, d.id)) - (hasStorePort(d, x) ? 1 : 0);
   const pv = d.pv;
   const mapped = pv !== undefined && (pv.maptrack.some((m) => m !== undefined) || pv.sharedInfoGfn >= 0);
   const grants = pv !== undefined && pv.grantGfns.some((g) => g >= 0);
@@ -97,6 +107,15 @@ export function checkSavable(d: Domain, x: EvtchnHost): void {
       );
     }
   }
+}
+
+/** Whether the domain's HVM_PARAM_STORE_EVTCHN names a port of its whose remote end is dom0. */
+function hasStorePort(d: Domain, x: EvtchnHost): boolean {
+  const port = d.pv?.getParam(HVM_PARAM_STORE_EVTCHN) ?? 0;
+  if (port <= 0) return false;
+  const st = evtchn_status(x, DOMID_CONTROL, d.id, port);
+  if (typeof st === 'number' || st.dom !== DOMID_CONTROL) return false;
+  return st.status === EVTCHNSTAT_unbound || st.status === EVTCHNSTAT_interdomain;
 }
 
 /** The RAM frames of the domain's physmap (call with the domain paused). */
@@ -191,7 +210,9 @@ export function restoreHypervisorState(d: Domain, state: unknown, hostNow: numbe
     v.staGpa = sv.staGpa;
     v.staBaseMs = v.stealMs - sv.staStealMs;
   });
-  if (d.pv) s.hvmParams.forEach((p, i) => d.pv!.setParam(i, p));
+  // The xenstore page and channel are this host's, set when the domain was built here.
+  const ours = (i: number) => i === HVM_PARAM_STORE_PFN || i === HVM_PARAM_STORE_EVTCHN;
+  if (d.pv) s.hvmParams.forEach((p, i) => ours(i) || d.pv!.setParam(i, p));
 }
 
 function checkState(state: unknown, vcpus: number): HypervisorState {

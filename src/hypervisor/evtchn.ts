@@ -379,7 +379,8 @@ export function evtchn_set_pending(x: EvtchnHost, domid: number, port: number): 
   if (pcpu !== x.pcpu) {
     Atomics.or(x.shared.pg, page + Dp.INCOMING + (port >>> 5), 1 << (port & 31));
     Atomics.store(x.shared.pg, page + Dp.INCOMING_ANY, 1);
-    if (pcpu >= 0) x.shared.ring(pcpu); // -1: the control domain, which polls
+    if (pcpu >= 0) x.shared.ring(pcpu);
+    else x.shared.ringControl(); // -1: the control domain, on the toolstack's thread
     return;
   }
   const si = x.shared.frameWord(Atomics.load(x.shared.pg, page + Dp.SHARED_INFO_MFN));

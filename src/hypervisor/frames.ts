@@ -35,12 +35,15 @@ const enum Hdr {
   FREE = 1,
   DIRTY = 2,
   CURSOR = 3,
-  WORDS = 4,
+  /** Frames the machine keeps for itself for good (`reserveForMachine`). */
+  RESERVED = 4,
+  WORDS = 5,
 }
 const HEADER_BYTES = Hdr.WORDS * 4;
 
 export class FrameAllocator {
-  readonly total: number;
+  /** Frames of RAM. */
+  private readonly pages: number;
   /** Header (Int32) and state map (one byte per frame) over the shared state. */
   private readonly hdr: Int32Array;
   private readonly state: Uint8Array;
@@ -53,16 +56,31 @@ export class FrameAllocator {
     readonly mem: MachineMemory,
     shared?: SharedArrayBuffer,
   ) {
-    this.total = mem.ramPages;
-    const sab = shared ?? new SharedArrayBuffer(HEADER_BYTES + this.total);
-    if (sab.byteLength !== HEADER_BYTES + this.total) {
+    this.pages = mem.ramPages;
+    const sab = shared ?? new SharedArrayBuffer(HEADER_BYTES + this.pages);
+    if (sab.byteLength !== HEADER_BYTES + this.pages) {
       throw new RangeError(
-        `frame allocator state is ${sab.byteLength} bytes, not ${HEADER_BYTES + this.total}`,
+        `frame allocator state is ${sab.byteLength} bytes, not ${HEADER_BYTES + this.pages}`,
       );
     }
     this.hdr = new Int32Array(sab, 0, Hdr.WORDS);
-    this.state = new Uint8Array(sab, HEADER_BYTES, this.total);
-    if (!shared) this.hdr[Hdr.FREE] = this.total;
+    this.state = new Uint8Array(sab, HEADER_BYTES, this.pages);
+    if (!shared) this.hdr[Hdr.FREE] = this.pages;
+  }
+
+  /** Frames there are to hand out: RAM less what the machine keeps for itself. */
+  get total(): number {
+    return this.pages - Atomics.load(this.hdr, Hdr.RESERVED);
+  }
+
+  /**
+   * `count` contiguous frames that stay the machine's for good (e.g. dom0's event-channel
+   * table, made once per machine), counted in neither `total` nor `free`, as Xen's own heap.
+   */
+  reserveForMachine(count: number): Mfn {
+    const mfn = this.allocContiguous(count);
+    Atomics.add(this.hdr, Hdr.RESERVED, count);
+    return mfn;
   }
 
   /** The shared state, for `new FrameAllocator(mem, shared)` on another thread. */
@@ -90,8 +108,8 @@ export class FrameAllocator {
     try {
       if (this.hdr[Hdr.FREE] === 0) throw new OutOfMemoryError('machine memory is exhausted');
       const cursor = this.hdr[Hdr.CURSOR]!;
-      for (let n = 0; n < this.total; n++) {
-        const i = (cursor + n) % this.total;
+      for (let n = 0; n < this.pages; n++) {
+        const i = (cursor + n) % this.pages;
         if (this.state[i] !== FrameState.USED) {
           this.take(i);
           this.hdr[Hdr.CURSOR] = i + 1;
@@ -108,7 +126,7 @@ export class FrameAllocator {
   allocContiguous(count: number, align = 1): Mfn {
     this.lock();
     try {
-      for (let start = 0; start + count <= this.total; start += align) {
+      for (let start = 0; start + count <= this.pages; start += align) {
         let ok = true;
         for (let i = 0; i < count; i++) {
           if (this.state[start + i] === FrameState.USED) {
@@ -146,8 +164,8 @@ export class FrameAllocator {
       this.lock();
       try {
         let i = 0;
-        while (i < this.total && this.state[i] !== FrameState.DIRTY) i++;
-        if (i === this.total) break;
+        while (i < this.pages && this.state[i] !== FrameState.DIRTY) i++;
+        if (i === this.pages) break;
         this.zero(i);
         this.state[i] = FrameState.FREE;
         this.hdr[Hdr.DIRTY]!--;

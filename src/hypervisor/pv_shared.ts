@@ -2,7 +2,8 @@
  * Paravirtual state that every pCPU thread must see, kept in shared memory and touched only with
  * Atomics (or under the spin locks here): the domain directory (domid → the domain's shared
  * page), the frame owner table (which domain owns each machine frame, as Xen's page_info
- * owner), one doorbell per pCPU, and each domain's shared page — a 4 KiB slot of a pool in
+ * owner), one doorbell per pCPU and one for the control domain's thread (dom0's events), and
+ * each domain's shared page — a 4 KiB slot of a pool in
  * this shared buffer (`Dp` word layout below, in the `pg` view) that holds the domain's event-channel and grant-table locks,
  * the machine frames of its shared_info, port table, grant frames and active grant entries, its
  * P2M root, the events other pCPUs posted to it, and its HVM params.
@@ -37,6 +38,15 @@ export const enum Dp {
   VCPUS = 10,
   /** 1 while the slot belongs to a domain (taken by compare-and-exchange). */
   IN_USE = 11,
+  /**
+   * Guards the toolstack's accesses to the domain's magic (xenstore) page from another thread
+   * against the domain's death: `unregister` takes it too, and the page's frame is freed only
+   * after that (magic_page.ts).
+   */
+  MAGIC_LOCK = 12,
+  /** The magic page's machine frame + 1 (0: none) and its guest frame, pinned for the domain's life. */
+  MAGIC_MFN = 13,
+  MAGIC_GFN = 14,
   GNT_FRAME_MFN = 16, // MAX_GRANT_FRAMES words
   INCOMING = 64, // EVTCHN_PORTS / 32 words
   HVM_PARAMS = 256, // HVM_NR_PARAMS × (lo, hi)
@@ -52,7 +62,9 @@ export const ACTIVE_TABLE_FRAMES = (MAX_GRANT_REFS * 16) / 4096;
 
 const MAX_PCPUS = 64;
 const DIRECTORY_SLOTS = 0x8000;
-const HEADER_WORDS = MAX_PCPUS + DIRECTORY_SLOTS;
+/** The control domain's doorbell (the toolstack's thread; evtchn.ts rings it for dom0's ports). */
+const CONTROL_DOORBELL = MAX_PCPUS + DIRECTORY_SLOTS;
+const HEADER_WORDS = MAX_PCPUS + DIRECTORY_SLOTS + 4;
 /** Shared pages in the pool: the most domains (plus the control domain) alive at once. */
 export const PV_PAGE_SLOTS = 128;
 const PAGE_WORDS = 1024;
@@ -97,13 +109,32 @@ export class PvShared {
 
   /** Resolves when pCPU `pcpu`'s doorbell differs from `seen` or after `ms`. */
   waitDoorbell(pcpu: number, seen: number, ms: number): Promise<void> {
+    return this.waitWord(pcpu, seen, ms);
+  }
+
+  /** Tells the control domain's thread that one of dom0's ports became pending. */
+  ringControl(): void {
+    Atomics.add(this.hdr, CONTROL_DOORBELL, 1);
+    Atomics.notify(this.hdr, CONTROL_DOORBELL);
+  }
+
+  controlDoorbell(): number {
+    return Atomics.load(this.hdr, CONTROL_DOORBELL);
+  }
+
+  /** Resolves when the control doorbell differs from `seen` or after `ms` (never blocks the thread). */
+  waitControlDoorbell(seen: number, ms: number): Promise<void> {
+    return this.waitWord(CONTROL_DOORBELL, seen, ms);
+  }
+
+  private waitWord(word: number, seen: number, ms: number): Promise<void> {
     const waitAsync = (
       Atomics as unknown as {
         waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: unknown };
       }
     ).waitAsync;
     if (!waitAsync) return new Promise((r) => setTimeout(r, Math.min(ms, 5)));
-    const w = waitAsync(this.hdr, pcpu, seen, ms);
+    const w = waitAsync(this.hdr, word, seen, ms);
     return w.async ? (w.value as Promise<unknown>).then(() => undefined) : Promise.resolve();
   }
 
@@ -128,7 +159,7 @@ export class PvShared {
       const base = slot * PAGE_WORDS;
       if (Atomics.compareExchange(this.pg, base + Dp.IN_USE, 0, 1) !== 0) continue;
       for (let w = 0; w < PAGE_WORDS; w++)
-        if (w !== Dp.IN_USE && w !== Dp.EVTCHN_LOCK && w !== Dp.GNTTAB_LOCK)
+        if (w !== Dp.IN_USE && w !== Dp.EVTCHN_LOCK && w !== Dp.GNTTAB_LOCK && w !== Dp.MAGIC_LOCK)
           Atomics.store(this.pg, base + w, 0);
       void domid;
       return base;
@@ -142,11 +173,13 @@ export class PvShared {
     Atomics.store(this.hdr, MAX_PCPUS + domid, page / PAGE_WORDS + 1);
   }
 
-  /** Kills a domain's page (under both its locks) and takes it out of the directory. */
+  /** Kills a domain's page (under all its locks) and takes it out of the directory. */
   unregister(domid: number, page: number): void {
     this.lock(page + Dp.EVTCHN_LOCK);
     this.lock(page + Dp.GNTTAB_LOCK);
+    this.lock(page + Dp.MAGIC_LOCK);
     Atomics.store(this.pg, page + Dp.ALIVE, 0);
+    this.unlock(page + Dp.MAGIC_LOCK);
     this.unlock(page + Dp.GNTTAB_LOCK);
     this.unlock(page + Dp.EVTCHN_LOCK);
     Atomics.compareExchange(this.hdr, MAX_PCPUS + domid, page / PAGE_WORDS + 1, 0);

@@ -11,6 +11,12 @@
  * requests, as a PV guest takes them from xenstore's control/ nodes. Network interfaces are
  * virtio-net devices whose frames the caller carries to a virtual switch.
  *
+ * Every domain also gets a xenstore ring, as Xen's toolstack gives one: its magic page is the
+ * last page of its RAM (pinned in the hypervisor, reserved in the device tree; the device tree
+ * itself goes below it) and its port an unbound port whose remote is dom0; both are given to the
+ * guest as HVM_PARAM_STORE_PFN and HVM_PARAM_STORE_EVTCHN before it runs. The host introduces
+ * the domain to its xenstored (guest_xenstore.ts).
+ *
  * Slots. Devices fill the 8 virtio-mmio slots in order: disks, entropy, control, the memory
  * balloon (mem-set), the optional virtio console, network interfaces. Each slot is a `VirtioSlot` whose device can be swapped
  * while the domain runs (block-attach/detach).
@@ -29,9 +35,23 @@ import type { MmioDevice } from '../machine/device.ts';
 import { GUEST_RAM_BASE, GUEST_VIRTIO_BASE, GUEST_VIRTIO_SLOTS, type Domain } from '../hypervisor/domain.ts';
 import type { Gfn } from '../hypervisor/p2m.ts';
 import type { Hypervisor } from '../hypervisor/hypervisor.ts';
+import { HVM_PARAM_STORE_EVTCHN, HVM_PARAM_STORE_PFN } from '../hypervisor/abi/xen.ts';
+import { magic_page_pin } from '../hypervisor/magic_page.ts';
+import { DOMID_CONTROL } from '../hypervisor/xsm.ts';
 import { buildGuestFdt } from './guest_fdt.ts';
 
 export const KERNEL_OFFSET = 0x20_0000;
+
+/** The guest frame of a domain's xenstore page: the last page of its RAM (docs/abi.md). */
+export function storePageGfn(memoryBytes: number): number {
+  return (GUEST_RAM_BASE + memoryBytes) / 4096 - 1;
+}
+
+/** A domain's xenstore ring: its page (guest frame) and its port, whose remote end is dom0. */
+export interface StoreRing {
+  gfn: number;
+  port: number;
+}
 
 export interface DomainConfig {
   name: string;
@@ -99,6 +119,8 @@ export class VirtioSlot implements MmioDevice {
 /** What buildDomain made: the domain and the device models the toolstack talks to. */
 export interface BuiltDomain {
   domain: Domain;
+  /** Its xenstore ring, for the host to introduce to xenstored. */
+  store: StoreRing;
   control: VirtioConsole;
   /** The memory balloon (mem-set): its target moves the guest's memory down and back up. */
   balloon: VirtioBalloon;
@@ -130,6 +152,7 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
     ...(cfg.cap !== undefined && { cap: cfg.cap }),
   });
   try {
+    const store = giveStoreRing(hv, d);
     const hvc = /(^|\s)console=hvc0(\s|,|$)/.test(cfg.cmdline) && !cfg.virtioConsole;
     d.consoleKind = hvc ? 'sbi' : 'uart';
     let dtbAddr = 0;
@@ -149,8 +172,9 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
         ...(initrd && { initrd }),
         stdout: hvc ? 'sbi' : 'uart',
         rngSeed: seed,
+        reserved: [{ name: 'xenstore', base: store.gfn * 4096, size: 4096 }],
       });
-      const end = GUEST_RAM_BASE + cfg.memoryBytes;
+      const end = store.gfn * 4096; // the xenstore page stays clear
       dtbAddr = Math.floor((end - dtb.length) / (2 << 20)) * (2 << 20);
       load(d, dtbAddr, dtb, 'device tree');
     }
@@ -238,6 +262,7 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
     }
     return {
       domain: d,
+      store,
       control,
       balloon,
       nets,
@@ -262,6 +287,22 @@ export function buildDomain(hv: Hypervisor, cfg: DomainConfig): BuiltDomain {
     hv.destroyDomain(d);
     throw e;
   }
+}
+
+/**
+ * Pins the domain's xenstore page, allocates its xenstore port (unbound, remote dom0) and sets
+ * HVM_PARAM_STORE_PFN / STORE_EVTCHN, before the guest runs.
+ */
+function giveStoreRing(hv: Hypervisor, d: Domain): StoreRing {
+  const gfn = storePageGfn(d.memoryBytes);
+  if (!magic_page_pin(hv.shared, d, gfn)) {
+    throw new Error(`domain ${d.name}: its xenstore page 0x${(gfn * 4096).toString(16)} is not its RAM`);
+  }
+  const port = hv.control.allocUnboundFor(d.id, DOMID_CONTROL);
+  if (port <= 0) throw new Error(`domain ${d.name}: no event channel for its xenstore ring (${port})`);
+  hv.setHvmParam(d, HVM_PARAM_STORE_PFN, gfn);
+  hv.setHvmParam(d, HVM_PARAM_STORE_EVTCHN, port);
+  return { gfn, port };
 }
 
 /** The slots of a new domain, in order: disks, entropy, control, balloon, the optional console, network interfaces. */

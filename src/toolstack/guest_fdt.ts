@@ -6,7 +6,8 @@
  * UART, the goldfish RTC, the SiFive test finisher with syscon poweroff/reboot, and the
  * virtio-mmio slots — and a `hypervisor` node (compatible "domus,hypervisor", as Xen's ARM
  * guests get "xen,xen") naming the hypercall SBI extension and the PLIC source of the
- * event-channel upcall (docs/abi.md).
+ * event-channel upcall (docs/abi.md). Pages of RAM the guest must not use as memory (its
+ * xenstore page) are listed under /reserved-memory with `no-map`.
  */
 import { FdtBuilder } from '../machine/fdt.ts';
 import { DOMUS_HYPERCALL_EID, XEN_VERSION_MAJOR, XEN_VERSION_MINOR } from '../hypervisor/abi/xen.ts';
@@ -32,6 +33,8 @@ export interface GuestFdtOptions {
   initrd?: { start: number; end: number };
   stdout: 'uart' | 'sbi';
   rngSeed: Uint8Array;
+  /** RAM ranges the guest must leave alone, each a /reserved-memory child `<name>@<base>` with `no-map`. */
+  reserved?: { name: string; base: number; size: number }[];
 }
 
 const hi = (v: number) => Math.floor(v / 4294967296);
@@ -62,6 +65,19 @@ export function buildGuestFdt(o: GuestFdtOptions): Uint8Array {
   f.propString('device_type', 'memory');
   f.propU32('reg', ...reg(GUEST_RAM_BASE, o.memoryBytes));
   f.endNode();
+
+  if (o.reserved && o.reserved.length > 0) {
+    f.beginNode('reserved-memory');
+    f.propU32('#address-cells', 2).propU32('#size-cells', 2);
+    f.propEmpty('ranges');
+    for (const r of o.reserved) {
+      f.beginNode(`${r.name}@${r.base.toString(16)}`);
+      f.propU32('reg', ...reg(r.base, r.size));
+      f.propEmpty('no-map');
+      f.endNode();
+    }
+    f.endNode();
+  }
 
   f.beginNode('cpus');
   f.propU32('#address-cells', 1).propU32('#size-cells', 0);

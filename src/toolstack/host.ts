@@ -10,14 +10,24 @@
  * parallel. Within a pCPU the credit scheduler shares the thread between the vCPUs there by
  * weight and cap. The departure from Xen (where any vCPU may run on any pCPU) is deliberate: a
  * guest's LR/SC and AMOs and its emulated devices stay single-threaded and fast.
+ *
+ * xenstore. The host owns the machine's xenstored (`host.xenstored`), which runs on the host's
+ * thread, the toolstack's dom0. Every domain gets a xenstore ring when it is built and is
+ * introduced to xenstored as soon as it exists (after its state is loaded, for a restore), with
+ * its basic nodes; it is released when it goes (guest_xenstore.ts). While a save reads a
+ * domain's memory, its ring is held still.
  */
 import { UserError } from '../common/errors.ts';
 import type { ShutdownReason } from '../hypervisor/domain.ts';
 import { MachineResources } from '../hypervisor/resources.ts';
 import { hostCores, spawnWorker, type WorkerLink } from '../platform/node/worker.ts';
+import type { StoreRing } from './domain_builder.ts';
+import { GuestXenstore } from './guest_xenstore.ts';
 import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
+import { Xenstored } from './xenstore/xenstored.ts';
 import type {
   ClockSpec,
+  CreatedDomain,
   DomainInfo,
   DomainSpec,
   FromPcpu,
@@ -41,6 +51,8 @@ export interface HostOptions {
   maxVcpus?: number;
   /** Virtual time from retired instructions on every pCPU (see VirtualClock). */
   deterministic?: boolean;
+  /** Where xenstored's diagnostics go (closed connections, broken guest rings). */
+  xenstoreLog?: (line: string) => void;
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
@@ -66,11 +78,23 @@ export class Host {
   private readonly handles = new Map<number, DomainHandle>();
   private nextReq = 1;
   private closed = false;
+  /** The machine's xenstored: guests reach it over their rings, the toolstack in process. */
+  readonly xenstored: Xenstored;
+  /** @internal Guests' rings and their basic nodes. */
+  readonly guestXs: GuestXenstore;
 
   private constructor(
     readonly resources: MachineResources,
     private readonly cpus: Pcpu[],
-  ) {}
+    xenstoreLog?: (line: string) => void,
+  ) {
+    // connectDomain runs on introduce, never before guestXs exists.
+    this.xenstored = new Xenstored({
+      connectDomain: (domid, gfn, evtchn) => this.guestXs.connect(domid, gfn, evtchn),
+      ...(xenstoreLog && { log: xenstoreLog }),
+    });
+    this.guestXs = new GuestXenstore(resources, this.xenstored, xenstoreLog);
+  }
 
   /** Starts the pCPU threads; resolves when all of them are ready to take domains. */
   static async start(o: HostOptions): Promise<Host> {
@@ -101,12 +125,13 @@ export class Host {
         }),
       );
     }
-    const host = new Host(resources, cpus);
+    const host = new Host(resources, cpus, o.xenstoreLog);
     for (const cpu of cpus) host.wire(cpu);
     try {
       await Promise.all(ready);
     } catch (e) {
       await Promise.all(cpus.map((c) => c.link.terminate()));
+      await host.guestXs.stop();
       throw e;
     }
     return host;
@@ -133,15 +158,17 @@ export class Host {
     const data: DomainSpec = { ...spec };
     delete (data as { pcpu?: number }).pcpu;
     cpu.vcpus += spec.vcpus;
-    let id: number;
+    let made: CreatedDomain;
     try {
-      id = (await this.request(cpu, { t: 'create', req: 0, spec: data })) as number;
+      made = (await this.request(cpu, { t: 'create', req: 0, spec: data })) as CreatedDomain;
     } catch (e) {
       cpu.vcpus -= spec.vcpus;
       throw e;
     }
-    const h = new DomainHandle(this, cpu.index, id, spec.name, spec.vcpus);
-    this.handles.set(id, h);
+    const h = new DomainHandle(this, cpu.index, made.id, spec.name, spec.vcpus, made.store);
+    this.handles.set(made.id, h);
+    // A restored domain's page holds the saved ring: it is introduced once that is loaded.
+    if (!spec.restore) this.guestXs.introduce(made.id, spec.name, made.store);
     return h;
   }
 
@@ -165,6 +192,8 @@ export class Host {
         await c.link.terminate();
       }),
     );
+    for (const id of [...this.handles.keys()]) this.guestXs.release(id);
+    await this.guestXs.stop();
   }
 
   /** @internal */
@@ -223,14 +252,17 @@ export class Host {
           this.handles.get(m.domid)?.deliverShutdown(m.reason, m.info, m.action);
           return;
         case 'restarted': {
+          this.guestXs.release(m.domid);
           const h = this.handles.get(m.domid);
           if (!h) return;
           this.handles.delete(m.domid);
           this.handles.set(m.newId, h);
-          h.deliverRestart(m.newId);
+          h.deliverRestart(m.newId, m.store);
+          this.guestXs.introduce(m.newId, h.name, m.store);
           return;
         }
         case 'gone': {
+          this.guestXs.release(m.domid);
           const h = this.handles.get(m.domid);
           cpu.vcpus -= m.info.vcpus;
           if (h && h.id === m.domid) {
@@ -249,6 +281,7 @@ export class Host {
       for (const h of [...this.handles.values()]) {
         if (h.pcpu !== cpu.index) continue;
         this.handles.delete(h.id);
+        this.guestXs.release(h.id);
         h.deliverCrash(`pCPU ${cpu.index} ${why}`);
       }
     };
@@ -278,6 +311,8 @@ export class DomainHandle {
     public id: number,
     readonly name: string,
     readonly vcpus: number,
+    /** Its xenstore ring (HVM_PARAM_STORE_PFN / STORE_EVTCHN); a restart gives it a new one. */
+    public store: StoreRing,
   ) {
     this.gone = new Promise((resolve) => (this.resolveGone = resolve));
   }
@@ -369,9 +404,19 @@ export class DomainHandle {
     })) as Uint8Array;
   }
 
-  /** Pauses the domain for a save and returns its state (save_restore.ts reads its RAM). */
+  /**
+   * Pauses the domain for a save and returns its state (save_restore.ts reads its RAM); its
+   * xenstore ring is held still until `saveEnd`.
+   */
   async saveBegin(): Promise<SaveSnapshot> {
-    return (await this.host.request(this.pcpu, { t: 'save-begin', req: 0, domid: this.id })) as SaveSnapshot;
+    const id = this.id;
+    this.host.guestXs.hold(id, true);
+    try {
+      return (await this.host.request(this.pcpu, { t: 'save-begin', req: 0, domid: id })) as SaveSnapshot;
+    } catch (e) {
+      this.host.guestXs.hold(id, false);
+      throw e;
+    }
   }
 
   /** Starts log-dirty mode (live migration); resolves with the domain's RAM frames. */
@@ -425,7 +470,12 @@ export class DomainHandle {
 
   /** Ends a save: the domain carries on (`resume`) or is destroyed. */
   async saveEnd(outcome: 'resume' | 'continue' | 'destroy'): Promise<void> {
-    await this.host.request(this.pcpu, { t: 'save-end', req: 0, domid: this.id, outcome });
+    const id = this.id;
+    try {
+      await this.host.request(this.pcpu, { t: 'save-end', req: 0, domid: id, outcome });
+    } finally {
+      if (outcome !== 'destroy') this.host.guestXs.hold(id, false);
+    }
   }
 
   /** Loads saved pages into a domain created for a restore (`data` is handed over). */
@@ -453,6 +503,9 @@ export class DomainHandle {
       devices,
       paused,
     });
+    // The saved ring is in place: this host's xenstored takes it over from here (the guest's
+    // watches stayed with the old connection, as after a Xen migration).
+    this.host.guestXs.introduce(this.id, this.name, this.store);
   }
 
   /** Destroys the domain (whatever it is doing) and returns its final counters. */
@@ -483,8 +536,9 @@ export class DomainHandle {
   }
 
   /** @internal */
-  deliverRestart(newId: number): void {
+  deliverRestart(newId: number, store: StoreRing): void {
     this.id = newId;
+    this.store = store;
   }
 
   /** @internal */

@@ -32,7 +32,7 @@ import { checkName, DEFAULT_BRIDGE, Entry, type Args, type HostdOptions } from '
 export { DEFAULT_BRIDGE, type HostdOptions } from './hostd_entry.ts';
 import { XsClient } from './xenstore/client.ts';
 import { XsSocketServer } from './xenstore/socket.ts';
-import { Xenstored } from './xenstore/xenstored.ts';
+import type { Xenstored } from './xenstore/xenstored.ts';
 
 const MiB = 1 << 20;
 const VERSION = '0.1.0';
@@ -49,8 +49,10 @@ export class Hostd {
   readonly closed: Promise<void>;
   private resolveClosed!: () => void;
 
-  /** xenstored of this host: the toolstack's view of every domain, as libxl keeps it. */
-  readonly xenstored = new Xenstored();
+  /** xenstored of this host (the Host's): guests' rings, and the toolstack's view of every domain. */
+  get xenstored(): Xenstored {
+    return this.host.xenstored;
+  }
   /** hostd's own (dom0, privileged) xenstore connection. */
   readonly xs: XsClient;
   private xsServer: XsSocketServer | undefined;
@@ -82,12 +84,16 @@ export class Hostd {
   static async start(opts: HostdOptions): Promise<Hostd> {
     const path = Hostd.socketPath(opts.runDir);
     await takeSocketPath(path, 'hostd');
+    // xenstored's diagnostics go to hostd's log, which exists once hostd does.
+    const sink: { log?: (line: string) => void } = {};
     const host = await Host.start({
       memoryBytes: opts.memoryMiB * MiB,
       ...(opts.pcpus !== undefined && { pcpus: opts.pcpus }),
+      xenstoreLog: (line) => sink.log?.(`xenstored: ${line}`),
     });
     const server = createServer();
     const d = new Hostd(opts, host, server);
+    sink.log = (line) => d.logLine(line);
     server.on('connection', (s) => d.accept(new ControlConn(s)));
     try {
       await new Promise<void>((resolve, reject) => {

@@ -29,6 +29,7 @@ import { beginSave, finishRestore, restorePages } from './domain_save.ts';
 import { checkSavable, ramMap } from '../hypervisor/domain_state.ts';
 import { DirtyLog } from '../hypervisor/log_dirty.ts';
 import type {
+  CreatedDomain,
   DiskSpec,
   DomainInfo,
   DomainSpec,
@@ -181,8 +182,10 @@ export class PcpuServer {
         file.close();
         return undefined;
       }
-      case 'create':
-        return this.create(m.spec).id;
+      case 'create': {
+        const d = this.create(m.spec);
+        return { id: d.id, store: { ...this.get(d.id).built.store } } satisfies CreatedDomain;
+      }
       case 'pause':
         this.hv.pause(this.get(m.domid).domain);
         return undefined;
@@ -214,6 +217,9 @@ export class PcpuServer {
         if (r.frozen)
           throw new UserError(`domain ${r.domain.name} is being saved already; wait for that to end`);
         const snap = beginSave(this.hv, r);
+        // The toolstack writes the xenstore page from its own thread, unseen by log-dirty mode:
+        // the last round of a migration always carries it.
+        if (snap.dirty && !snap.dirty.includes(r.built.store.gfn)) snap.dirty.push(r.built.store.gfn);
         r.frozen = true;
         r.wasPaused = snap.wasPaused;
         return snap;
@@ -396,7 +402,7 @@ export class PcpuServer {
       const fresh: DomainSpec = { ...spec };
       delete fresh.restore;
       const d = this.create(fresh);
-      this.post({ t: 'restarted', domid: oldId, newId: d.id });
+      this.post({ t: 'restarted', domid: oldId, newId: d.id, store: { ...this.get(d.id).built.store } });
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
       this.post({
@@ -460,6 +466,7 @@ function openDisk(disk: DiskSpec): BlockFile {
 
 /** A disk as a snapshot records it: the channel is this host's, not the configuration's. */
 function withoutChannel(disk: DiskSpec): DiskSpec {
-  const { driver: _driver, ...rest } = disk;
+  const rest = { ...disk };
+  delete rest.driver;
   return rest;
 }

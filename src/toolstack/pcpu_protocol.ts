@@ -6,7 +6,7 @@
  */
 import type { MachineHandle } from '../hypervisor/resources.ts';
 import type { ShutdownReason } from '../hypervisor/domain.ts';
-import type { SlotSpec } from './domain_builder.ts';
+import type { SlotSpec, StoreRing } from './domain_builder.ts';
 import type { DriverDiskSpec } from './driver_channel.ts';
 
 /** A disk image of a domain: raw or qcow2 (probed when `format` is absent). */
@@ -116,7 +116,14 @@ export interface PcpuInit {
   clock: ClockSpec;
 }
 
+/** The reply to `create`: the new domain's id and its xenstore ring (domain_builder.ts). */
+export interface CreatedDomain {
+  id: number;
+  store: StoreRing;
+}
+
 export type ToPcpu =
+  /** Builds a domain; the reply is a CreatedDomain. */
   | { t: 'create'; req: number; spec: DomainSpec }
   | { t: 'input'; domid: number; bytes: Uint8Array }
   /** A line for the guest agent on the domain's control channel; fails when no agent listens. */
@@ -189,7 +196,7 @@ export type FromPcpu =
   /** A line the guest agent wrote on the control channel. */
   | { t: 'control-out'; domid: number; line: string }
   | { t: 'shutdown'; domid: number; reason: ShutdownReason; info: DomainInfo; action: ShutdownAction }
-  /** The domain `domid` rebooted and was rebuilt as `newId` (on_reboot = restart). */
-  | { t: 'restarted'; domid: number; newId: number }
+  /** The domain `domid` rebooted and was rebuilt as `newId` (on_reboot = restart), with a new xenstore ring. */
+  | { t: 'restarted'; domid: number; newId: number; store: StoreRing }
   /** The domain is gone (destroyed by its shutdown action or a destroy request). */
   | { t: 'gone'; domid: number; info: DomainInfo };

@@ -21,6 +21,9 @@
  * XENSTORE_SERVER_FEATURE_RECONNECTION and _ERROR: a guest that sets `connection` to
  * XENSTORE_RECONNECT gets empty queues, a fresh connection (`handlers.reset`) and XENSTORE_CONNECTED.
  *
+ * `hold(true)` freezes the page (a save is reading it): nothing is read or written there, replies
+ * and events only queue, until `hold(false)` (which catches up at once).
+ *
  * If the page is shared with another thread, readU32/writeU32 must be atomic (Atomics on an
  * Int32Array); data bytes are written before the producer index that publishes them.
  */
@@ -90,6 +93,7 @@ export class XsRing {
   private inPoll = false;
   private kicked = false;
   private stopped = false;
+  private held = false;
 
   constructor(
     private readonly page: XsPageAccess,
@@ -121,12 +125,21 @@ export class XsRing {
     if (this.stopped) return;
     this.queue.push(bytes);
     this.queuedBytes += bytes.length;
+    if (this.held) return;
     this.flush();
     this.kickIfNeeded();
   }
 
+  /** Freezes (true) or thaws (false) the page; thawing handles whatever waited meanwhile. */
+  hold(on: boolean): void {
+    if (this.held === on) return;
+    this.held = on;
+    if (!on) this.poll();
+  }
+
   /** Handles everything the guest did: reconnect requests, consumed responses, new requests. */
   poll(): void {
+    if (this.held) return;
     if (this.page.readU32(XS_RING_CONNECTION) === XENSTORE_RECONNECT) {
       this.reconnect();
       return;

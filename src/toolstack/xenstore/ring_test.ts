@@ -233,3 +233,27 @@ test('XsRing on its own: send() before any poll writes and kicks', () => {
   ring.poll();
   assert.equal(seen.length, 1);
 });
+
+test('a held ring (a save reading the page) is left untouched; released, it catches up', () => {
+  const { guest, xsd, d0, ring } = setup();
+  d0.write('/local/domain/1/v', 'x');
+  guest.put(guest.request(XS_WATCH, nulStrings('v', 'tok')));
+  xsd.pollDomain(1);
+  guest.take();
+  const before = guest.got.length;
+  ring.hold(true);
+  const snapshot = guest.bytes.slice();
+  guest.put(guest.request(XS_READ, nulStrings('v')));
+  const withRequest = guest.bytes.slice();
+  xsd.pollDomain(1);
+  d0.write('/local/domain/1/v', 'y'); // a watch event, queued
+  assert.deepEqual(guest.bytes, withRequest, 'nothing read or written while held');
+  assert.notDeepEqual(withRequest, snapshot);
+  ring.hold(false);
+  guest.take();
+  assert.deepEqual(
+    guest.got.slice(before).map((m) => m.type),
+    [XS_WATCH_EVENT, XS_READ],
+    'the event queued meanwhile, then the reply to the request that waited',
+  );
+});

@@ -1,5 +1,5 @@
 /**
- * Builds the PV test guest (start.S + pv.c, freestanding C) with Debian's riscv64-linux-gnu-gcc
+ * Builds the PV test guest (start.S + pv.c + xs.c, freestanding C) with Debian's riscv64-linux-gnu-gcc
  * into a flat image the domain builder loads like a Linux Image at 0x8020_0000.
  */
 import { execFileSync } from 'node:child_process';
@@ -33,6 +33,7 @@ export function buildPvGuest(): Uint8Array {
       elf,
       src('start.S'),
       src('pv.c'),
+      src('xs.c'),
     ]);
     execFileSync('riscv64-linux-gnu-objcopy', ['-O', 'binary', elf, join(dir, 'pv.bin')]);
     return readFileSync(join(dir, 'pv.bin'));

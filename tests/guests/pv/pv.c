@@ -1,59 +1,47 @@
 /*
- * A paravirtual test guest for Domus (tests/pv_test.ts): two instances find each other, share a
- * ring of granted pages plus an event channel (the way libxenvchan does), move 1 MiB from the
- * server to the client, and check its checksum on both sides; then the negative cases: mapping
- * a grant not offered to you, mapping a revoked grant, sending on a closed port, an unknown
- * hypercall. Every result is printed through console_io as "pv <role> <name> 0x<value>".
+ * A paravirtual test guest for Domus (tests/pv_test.ts): two instances find each other through
+ * xenstore, share a ring of granted pages plus an event channel the way libxenvchan does, move
+ * 1 MiB from the server to the client, and check its checksum on both sides; then the negative
+ * cases: xenstore refusals (writing the peer's nodes, reading a missing node or another
+ * domain's), mapping a grant not offered to you, mapping a revoked grant, sending on a closed
+ * port, an unknown hypercall. Every result is printed through console_io as
+ * "pv <role> <name> 0x<value>".
  *
- * Runs with paging off (guest-virtual = guest-physical), on vCPU 0, polling its port with
- * SCHEDOP_poll (no interrupt handler). Freestanding: no libc.
- *
- * Discovery (who is the peer, which role) is `discover()`: today it reads "pv.role=" and
- * "pv.peer=" from the kernel command line in the device tree; xenstore replaces it later.
- * After that, the only convention is grant ref CTRL_REF: the server's control page, which
- * carries the event-channel port.
+ * The command line names only the role and the rendezvous: "pv.role=server|client
+ * pv.vchan=<name>". The rendezvous (xs.c is the xenstore client):
+ *   1. each side reads its own domid (`domid`, relative to its /local/domain/<id>) and
+ *      publishes it as /local/rendezvous/<name>/server or .../client — a node it creates in the
+ *      directory the toolstack made writable, and fences with XS_SET_PERMS (`r<self>`: it owns
+ *      it, everybody may read) in the same transaction;
+ *   2. each waits, with a watch, until the other's node exists: now both know the peer;
+ *   3. the server grants its ring pages (a control page listing the data pages' grant refs,
+ *      then the data pages) to the client, allocates an unbound port for it, and writes
+ *      `event-channel` and then `ring-ref` under its own
+ *      /local/domain/<server>/data/vchan/<client>/<name>/, readable by the client only;
+ *   4. the client waits with a watch for `ring-ref`, reads both, maps the control page, then
+ *      the data pages it lists, and binds the port.
+ * Runs with paging off (guest-virtual = guest-physical), on vCPU 0, and blocks with SCHEDOP_poll
+ * on one port at a time (no interrupt handler).
  */
-typedef unsigned long u64;
-typedef unsigned int u32;
-typedef unsigned short u16;
-typedef unsigned char u8;
-typedef long i64;
+#include "pv.h"
 
-#define DOMUS_EID 0x0A58454EL
-#define HV_memory_op 12
-#define HV_console_io 18
-#define HV_grant_table_op 20
-#define HV_sched_op 29
-#define HV_event_channel_op 32
-
-#define EVTCHNOP_bind_interdomain 0
-#define EVTCHNOP_close 3
-#define EVTCHNOP_send 4
-#define EVTCHNOP_alloc_unbound 6
 #define GNTTABOP_map_grant_ref 0
 #define GNTTABOP_unmap_grant_ref 1
 #define XENMEM_decrease_reservation 1
 #define XENMEM_add_to_physmap 7
 #define XENMAPSPACE_shared_info 0
 #define XENMAPSPACE_grant_table 1
-#define SCHEDOP_yield 0
-#define SCHEDOP_shutdown 2
-#define SCHEDOP_poll 3
-#define SHUTDOWN_poweroff 0
-#define SHUTDOWN_crash 3
-#define DOMID_SELF 0x7FF0
 #define GTF_permit_access 1
 #define GTF_reading (1 << 3)
 #define GTF_writing (1 << 4)
 #define GNTMAP_host_map 2
 
-#define PAGE 4096UL
-#define SHARED_INFO_GFN 0x80F00UL
 #define GRANT_FRAME_GFN 0x80F01UL
 #define SERVER_RING 0x80800000UL /* server's own RAM: control page + data pages */
 #define CLIENT_MAP 0x80C00000UL  /* client's ballooned-out frames where grants get mapped */
 #define DATA_PAGES 16
 #define RING_BYTES (DATA_PAGES * PAGE)
+/* The server's choice of grant refs; the client learns them from xenstore and the control page. */
 #define CTRL_REF 8
 #define DATA_REF 9
 #define NOT_OFFERED_REF 40
@@ -62,7 +50,8 @@ typedef long i64;
 /* The control page. */
 struct ctrl {
 	volatile u32 port;      /* the server's unbound port for the client */
-	u32 pad0[15];
+	u32 data_refs[DATA_PAGES];
+	u32 not_offered_ref;    /* a grant the server offered to somebody else */
 	volatile u32 prod;      /* bytes produced (server) */
 	u32 pad1[15];
 	volatile u32 cons;      /* bytes consumed (client) */
@@ -115,19 +104,9 @@ struct sched_poll {
 };
 
 static const char *role = "?";
+static char vchan[32] = "pv";
 
-static i64 hcall(i64 nr, i64 a0, i64 a1, i64 a2)
-{
-	register i64 r0 asm("a0") = a0;
-	register i64 r1 asm("a1") = a1;
-	register i64 r2 asm("a2") = a2;
-	register i64 r6 asm("a6") = nr;
-	register i64 r7 asm("a7") = DOMUS_EID;
-	asm volatile("ecall" : "+r"(r0) : "r"(r1), "r"(r2), "r"(r6), "r"(r7) : "memory");
-	return r0;
-}
-
-static u64 slen(const char *s)
+u64 slen(const char *s)
 {
 	u64 n = 0;
 	while (s[n])
@@ -135,19 +114,19 @@ static u64 slen(const char *s)
 	return n;
 }
 
-static void puts_(const char *s)
+void puts_(const char *s)
 {
 	hcall(HV_console_io, 0 /* CONSOLEIO_write */, (i64)slen(s), (i64)s);
 }
 
 /* Prints "pv <role> <name> 0x<16 hex digits>". */
-static void report(const char *name, u64 v)
+void report(const char *name, u64 v)
 {
 	char buf[128];
 	u64 n = 0;
 	const char *parts[] = {"pv ", role, " ", name, " 0x"};
 	for (u64 p = 0; p < 5; p++)
-		for (const char *c = parts[p]; *c; c++)
+		for (const char *c = parts[p]; *c && n < 96; c++)
 			buf[n++] = *c;
 	for (int i = 60; i >= 0; i -= 4)
 		buf[n++] = "0123456789abcdef"[(v >> i) & 15];
@@ -164,24 +143,46 @@ static void shutdown(u32 reason)
 		;
 }
 
-static void fail(const char *what, u64 v)
+void fail(const char *what, u64 v)
 {
 	report(what, v);
 	puts_("pv FAILED\n");
 	shutdown(SHUTDOWN_crash);
+	for (;;)
+		;
 }
 
-static void fence(void)
+char *utoa(u32 v, char *out)
 {
-	asm volatile("fence rw, rw" ::: "memory");
+	char t[12];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (int i = 0; i < n; i++)
+		out[i] = t[n - 1 - i];
+	out[n] = 0;
+	return out;
 }
 
-/* ---- discovery: the part xenstore replaces ------------------------------------------------ */
+u32 atou(const char *s)
+{
+	u32 v = 0;
+	while (*s >= '0' && *s <= '9')
+		v = v * 10 + (u32)(*s++ - '0');
+	return v;
+}
 
-struct peer_config {
-	int server;
-	u32 peer;
-};
+/* Appends `src` to `dst`; returns the new end. */
+char *cat(char *dst, const char *src)
+{
+	while (*src)
+		*dst++ = *src++;
+	*dst = 0;
+	return dst;
+}
+
+/* ---- the command line ---------------------------------------------------------------------- */
 
 static u32 be32(const u8 *p)
 {
@@ -196,11 +197,11 @@ static int prefix(const char *s, const char *p)
 	return 1;
 }
 
-/* Finds /chosen/bootargs in the device tree and reads pv.role= and pv.peer= from it. */
-static int discover(const u8 *dtb, struct peer_config *out)
+/* Finds /chosen/bootargs in the device tree; reads pv.role= and pv.vchan= from it. 1 server, 0 client, -1 neither. */
+static int parse_cmdline(const u8 *dtb)
 {
 	if (be32(dtb) != 0xd00dfeed)
-		return 0;
+		return -1;
 	const u8 *st = dtb + be32(dtb + 8);
 	const char *strings = (const char *)dtb + be32(dtb + 12);
 	const char *args = 0;
@@ -218,23 +219,30 @@ static int discover(const u8 *dtb, struct peer_config *out)
 		} else if (tok == 9) { /* FDT_END */
 			break;
 		} else if (tok != 2 && tok != 4) {
-			return 0;
+			return -1;
 		}
 	}
 	if (!args)
-		return 0;
-	out->server = -1;
-	out->peer = 0;
+		return -1;
+	int server = -1;
 	for (const char *s = args; *s; s++) {
 		if (prefix(s, "pv.role=server"))
-			out->server = 1;
+			server = 1;
 		if (prefix(s, "pv.role=client"))
-			out->server = 0;
-		if (prefix(s, "pv.peer="))
-			for (const char *d = s + 8; *d >= '0' && *d <= '9'; d++)
-				out->peer = out->peer * 10 + (u32)(*d - '0');
+			server = 0;
+		if (prefix(s, "pv.vchan=")) {
+			u32 n = 0;
+			for (const char *c = s + 9; n < sizeof vchan - 1; c++) {
+				int ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+					 (*c >= '0' && *c <= '9') || *c == '-' || *c == '_';
+				if (!ok)
+					break;
+				vchan[n++] = *c;
+			}
+			vchan[n] = 0;
+		}
 	}
-	return out->server >= 0 && out->peer != 0;
+	return vchan[0] ? server : -1;
 }
 
 /* ---- hypercall helpers --------------------------------------------------------------------- */
@@ -307,14 +315,14 @@ static i64 evtchn_op(int cmd, void *arg)
 	return hcall(HV_event_channel_op, cmd, (i64)arg, 0);
 }
 
-static i64 send(u32 port)
+i64 send(u32 port)
 {
 	u32 p = port;
 	return evtchn_op(EVTCHNOP_send, &p);
 }
 
 /* Waits for an event on `port` (SCHEDOP_poll) and clears it; the caller re-checks its condition. */
-static void wait_event(u32 port)
+void wait_event(u32 port)
 {
 	u32 p = port;
 	struct sched_poll sp = {(u64)&p, 1, 0};
@@ -322,9 +330,71 @@ static void wait_event(u32 port)
 	__atomic_fetch_and(&evtchn_pending[port / 64], ~(1UL << (port % 64)), __ATOMIC_SEQ_CST);
 }
 
-static void yield(void)
+/* ---- the rendezvous through xenstore ------------------------------------------------------- */
+
+/* Writes `path` = `value` and sets its permissions, in one transaction (again on EAGAIN). */
+static i64 publish(const char *path, const char *value, const char *perm0, const char *perm1)
 {
-	hcall(HV_sched_op, SCHEDOP_yield, 0, 0);
+	for (;;) {
+		i64 tx = xs_transaction_start();
+		if (tx < 0)
+			return tx;
+		i64 r = xs_write((u32)tx, path, value);
+		if (!r)
+			r = xs_set_perms((u32)tx, path, perm0, perm1);
+		if (r) {
+			xs_transaction_end((u32)tx, 0);
+			return r;
+		}
+		r = xs_transaction_end((u32)tx, 1);
+		if (r != -11 /* EAGAIN */)
+			return r;
+	}
+}
+
+/* Waits with a watch until `path` can be read; returns its value as a number. */
+static u32 await_number(const char *path, const char *token)
+{
+	char v[16];
+	i64 r = xs_watch(path, token);
+	if (r)
+		fail("xs-watch", (u64)r);
+	while (xs_read(0, path, v, sizeof v) < 0)
+		xs_wait_watch();
+	return atou(v);
+}
+
+static u32 my_domid(void)
+{
+	char v[16];
+	i64 r = xs_read(0, "domid", v, sizeof v);
+	if (r < 0)
+		fail("xs-read-domid", (u64)r);
+	return atou(v);
+}
+
+/* /local/rendezvous/<vchan>/<who> */
+static char *rendezvous(char *out, const char *who)
+{
+	cat(cat(cat(cat(out, "/local/rendezvous/"), vchan), "/"), who);
+	return out;
+}
+
+/* /local/domain/<server>/data/vchan/<client>/<vchan>[/<leaf>] */
+static char *vchan_path(char *out, u32 server, u32 client, const char *leaf)
+{
+	char n[12];
+	char *e = cat(cat(out, "/local/domain/"), utoa(server, n));
+	e = cat(cat(cat(cat(e, "/data/vchan/"), utoa(client, n)), "/"), vchan);
+	if (leaf)
+		cat(cat(e, "/"), leaf);
+	return out;
+}
+
+static void perm(char *out, char letter, u32 domid)
+{
+	out[0] = letter;
+	utoa(domid, out + 1);
 }
 
 /* ---- the data: xorshift32 words, FNV-1a over them ------------------------------------------- */
@@ -344,20 +414,45 @@ static u32 fnv(u32 h, u32 w)
 
 /* ---- the two roles ------------------------------------------------------------------------- */
 
-static void server(u32 peer)
+static void server(void)
 {
+	char path[128], num[12], own[12], peer_r[12];
+	u32 me = my_domid();
+	report("domid", me);
+	perm(own, 'r', me);
+	i64 r = publish(rendezvous(path, "server"), utoa(me, num), own, 0);
+	if (r)
+		fail("xs-publish-server", (u64)r);
+	u32 peer = await_number(rendezvous(path, "client"), "client");
+	report("peer", peer);
+
 	struct ctrl *c = (struct ctrl *)SERVER_RING;
 	u8 *data = (u8 *)(SERVER_RING + PAGE);
 	struct { u16 dom, remote; u32 port; } au = {DOMID_SELF, (u16)peer, 0};
-	i64 r = evtchn_op(EVTCHNOP_alloc_unbound, &au);
+	r = evtchn_op(EVTCHNOP_alloc_unbound, &au);
 	if (r)
 		fail("alloc_unbound", (u64)r);
 	c->port = au.port;
-	for (u32 i = 0; i < DATA_PAGES; i++)
+	for (u32 i = 0; i < DATA_PAGES; i++) {
+		c->data_refs[i] = DATA_REF + i;
 		grant(DATA_REF + i, peer, (u64)data + i * PAGE);
+	}
+	c->not_offered_ref = NOT_OFFERED_REF;
 	grant(NOT_OFFERED_REF, peer + 100, (u64)data); /* offered to somebody else */
-	grant(CTRL_REF, peer, (u64)c);                  /* last: it publishes everything */
+	grant(CTRL_REF, peer, (u64)c);
 	report("port", au.port);
+
+	/* As libxenvchan: under our own path, for the client's eyes only; ring-ref last. */
+	perm(own, 'n', me);
+	perm(peer_r, 'r', peer);
+	r = publish(vchan_path(path, me, peer, 0), "", own, peer_r);
+	if (!r)
+		r = publish(vchan_path(path, me, peer, "event-channel"), utoa(au.port, num), own, peer_r);
+	if (!r)
+		r = publish(vchan_path(path, me, peer, "ring-ref"), utoa(CTRL_REF, num), own, peer_r);
+	if (r)
+		fail("xs-publish-vchan", (u64)r);
+	report("ring-ref", CTRL_REF);
 
 	u32 x = 0x12345678, sum = 2166136261U;
 	for (u64 sent = 0; sent < TOTAL_BYTES;) {
@@ -406,30 +501,56 @@ static void server(u32 peer)
 	shutdown(SHUTDOWN_poweroff);
 }
 
-static void client(u32 peer)
+static void client(void)
 {
+	char path[128], num[12], own[12], buf[64];
+	u32 me = my_domid();
+	report("domid", me);
+	perm(own, 'r', me);
+	i64 r = publish(rendezvous(path, "client"), utoa(me, num), own, 0);
+	if (r)
+		fail("xs-publish-client", (u64)r);
+	u32 peer = await_number(rendezvous(path, "server"), "server");
+	report("peer", peer);
+
+	/* Negative: what xenstore must refuse us. */
+	report("xs-write-peer-entry", (u64)xs_write(0, rendezvous(path, "server"), "0"));
+	report("xs-read-missing", (u64)xs_read(0, rendezvous(path, "nobody"), buf, sizeof buf));
+	char *e = cat(cat(path, "/local/domain/"), utoa(peer, num));
+	cat(e, "/name");
+	report("xs-read-peer-name", (u64)xs_read(0, path, buf, sizeof buf));
+	report("xs-introduce", (u64)xs_introduce(me, 0x80000, 1));
+
+	u32 ring_ref = await_number(vchan_path(path, peer, me, "ring-ref"), "ring-ref");
+	if (xs_read(0, vchan_path(path, peer, me, "event-channel"), buf, sizeof buf) < 0)
+		fail("xs-read-event-channel", 0);
+	u32 remote_port = atou(buf);
+	report("ring-ref", ring_ref);
+	report("xs-directory", (u64)xs_directory(0, vchan_path(path, peer, me, 0), buf, sizeof buf));
+	report("xs-write-server-path", (u64)xs_write(0, vchan_path(path, peer, me, "ring-ref"), "0"));
+	report("watch-events", xs_watch_events());
+
 	struct ctrl *c = (struct ctrl *)CLIENT_MAP;
 	u8 *data = (u8 *)(CLIENT_MAP + PAGE);
 	u32 handles[DATA_PAGES + 1], h;
 	balloon_out(CLIENT_MAP, DATA_PAGES + 2);
-	/* The server may not have granted yet: retry (xenstore watches replace this). */
-	short st;
-	while ((st = map_grant(peer, CTRL_REF, (u64)c, &handles[0])) != 0)
-		yield();
+	short st = map_grant(peer, ring_ref, (u64)c, &handles[0]);
+	if (st)
+		fail("map-ring-ref", (u64)(i64)st);
 	for (u32 i = 0; i < DATA_PAGES; i++) {
-		st = map_grant(peer, DATA_REF + i, (u64)data + i * PAGE, &handles[1 + i]);
+		st = map_grant(peer, c->data_refs[i], (u64)data + i * PAGE, &handles[1 + i]);
 		if (st)
 			fail("map-data", (u64)(i64)st);
 	}
-	struct { u16 remote_dom; u16 pad; u32 remote_port, local_port; } bi = {(u16)peer, 0, c->port, 0};
-	i64 r = evtchn_op(EVTCHNOP_bind_interdomain, &bi);
+	struct { u16 remote_dom; u16 pad; u32 remote_port, local_port; } bi = {(u16)peer, 0, remote_port, 0};
+	r = evtchn_op(EVTCHNOP_bind_interdomain, &bi);
 	if (r)
 		fail("bind_interdomain", (u64)r);
 	u32 port = bi.local_port;
 	report("bound", port);
 
 	/* Negative: a grant offered to another domain. */
-	st = map_grant(peer, NOT_OFFERED_REF, CLIENT_MAP + (DATA_PAGES + 1) * PAGE, &h);
+	st = map_grant(peer, c->not_offered_ref, CLIENT_MAP + (DATA_PAGES + 1) * PAGE, &h);
 	report("map-not-offered", (u64)(i64)st);
 
 	u32 x = 0x12345678, sum = 2166136261U, bad = 0;
@@ -465,13 +586,14 @@ static void client(u32 peer)
 	send(port);
 
 	/* Negative: unmap data page 0, let the server revoke it, map it again. */
+	u32 ref0 = c->data_refs[0];
 	unmap_grant((u64)data, handles[1]);
 	fence();
 	c->unmapped = 1;
 	send(port);
 	while (!c->revoked)
 		wait_event(port);
-	st = map_grant(peer, DATA_REF, (u64)data, &h);
+	st = map_grant(peer, ref0, (u64)data, &h);
 	report("map-revoked", (u64)(i64)st);
 	c->finished = 1;
 	send(port);
@@ -489,16 +611,16 @@ static void client(u32 peer)
 void pv_main(u64 hartid, const u8 *dtb)
 {
 	(void)hartid;
-	struct peer_config cfg;
-	if (!discover(dtb, &cfg)) {
-		puts_("pv: no pv.role=server|client pv.peer=<domid> on the command line\n");
+	int is_server = parse_cmdline(dtb);
+	if (is_server < 0) {
+		puts_("pv: no pv.role=server|client pv.vchan=<name> on the command line\n");
 		shutdown(SHUTDOWN_crash);
 	}
-	role = cfg.server ? "server" : "client";
+	role = is_server ? "server" : "client";
 	map_shared_pages();
-	report("peer", cfg.peer);
-	if (cfg.server)
-		server(cfg.peer);
+	xs_init();
+	if (is_server)
+		server();
 	else
-		client(cfg.peer);
+		client();
 }
