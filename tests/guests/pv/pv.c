@@ -414,17 +414,29 @@ static u32 fnv(u32 h, u32 w)
 
 /* ---- the two roles ------------------------------------------------------------------------- */
 
+/*
+ * The rendezvous: publish our domid under `mine` (readable by all, writable only by us) and wait
+ * for the peer's under `theirs`; reports both and returns the peer's.
+ */
+static u32 meet(u32 me, const char *mine, const char *theirs)
+{
+	char path[128], num[12], own[12];
+	report("domid", me);
+	perm(own, 'r', me);
+	i64 r = publish(rendezvous(path, mine), utoa(me, num), own, 0);
+	if (r)
+		fail(mine[0] == 's' ? "xs-publish-server" : "xs-publish-client", (u64)r);
+	u32 peer = await_number(rendezvous(path, theirs), theirs);
+	report("peer", peer);
+	return peer;
+}
+
 static void server(void)
 {
 	char path[128], num[12], own[12], peer_r[12];
 	u32 me = my_domid();
-	report("domid", me);
-	perm(own, 'r', me);
-	i64 r = publish(rendezvous(path, "server"), utoa(me, num), own, 0);
-	if (r)
-		fail("xs-publish-server", (u64)r);
-	u32 peer = await_number(rendezvous(path, "client"), "client");
-	report("peer", peer);
+	u32 peer = meet(me, "server", "client");
+	i64 r;
 
 	struct ctrl *c = (struct ctrl *)SERVER_RING;
 	u8 *data = (u8 *)(SERVER_RING + PAGE);
@@ -503,15 +515,10 @@ static void server(void)
 
 static void client(void)
 {
-	char path[128], num[12], own[12], buf[64];
+	char path[128], num[12], buf[64];
 	u32 me = my_domid();
-	report("domid", me);
-	perm(own, 'r', me);
-	i64 r = publish(rendezvous(path, "client"), utoa(me, num), own, 0);
-	if (r)
-		fail("xs-publish-client", (u64)r);
-	u32 peer = await_number(rendezvous(path, "server"), "server");
-	report("peer", peer);
+	u32 peer = meet(me, "client", "server");
+	i64 r;
 
 	/* Negative: what xenstore must refuse us. */
 	report("xs-write-peer-entry", (u64)xs_write(0, rendezvous(path, "server"), "0"));
