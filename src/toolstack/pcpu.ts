@@ -299,8 +299,7 @@ export class PcpuServer {
       case 'restore-finish': {
         const r = this.get(m.domid);
         finishRestore(this.hv, r.domain, r.built, m.vcpus, m.hypervisor, m.devices);
-        if (r.spec.jit === 'on' && r.domain.vcpus.length === 1)
-          attachJitToHart(r.domain.vcpus[0]!.hart, 'on');
+        if (r.spec.jit === 'on') for (const v of r.domain.vcpus) attachJitToHart(v.hart, 'on');
         if (!m.paused) this.hv.unpause(r.domain);
         return undefined;
       }
@@ -355,10 +354,7 @@ export class PcpuServer {
         ...(spec.restore && { layout: spec.restore.layout }),
       });
       d = built.domain;
-      // SMP domains stay on the interpreter for now: with two vCPUs sharing a pCPU under the JIT,
-      // the guest boots but its user space sees corrupted memory (busybox: stack smashing, SIGSEGV
-      // on vCPU 1) — a cross-hart coherence bug in the hosted JIT, open in issue 7.
-      if (spec.jit === 'on' && d.vcpus.length === 1 && !spec.restore) attachJitToHart(d.vcpus[0]!.hart, 'on');
+      if (spec.jit === 'on' && !spec.restore) for (const v of d.vcpus) attachJitToHart(v.hart, 'on');
     } catch (e) {
       for (const f of disks) f.close();
       throw e;

@@ -43,7 +43,7 @@ guest's domus.run status (0 after a plain poweroff).
   --seed N         the random seed for --deterministic (default 0)
   --bare           the board with M-mode firmware instead of the hypervisor
   --firmware F     (--bare) M-mode firmware (default Debian's opensbi fw_jump.bin)
-  --jit            translate hot guest code to WebAssembly (hosted: single-vCPU domains only, for now)
+  --jit            translate hot guest code to WebAssembly
   --no-jit         interpret every instruction (the reference; slower)
 
 The environment variable DOMUS_JIT=off|on|force also chooses the JIT (force translates code

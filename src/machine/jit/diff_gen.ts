@@ -5,8 +5,14 @@
  * itself) and a harness that runs one sequence on two identical machines, one interpreted and
  * one with the JIT, comparing their whole state after every slice of a random size.
  *
- * What is compared: the hart's whole state block (x registers, pc, privilege, CSRs such as
- * mcause/mtval/mepc, the retired-instruction counter, the soft TLBs), the exception count,
+ * Each machine has two harts sharing one code cache (and, on the JIT side, one Jit). In half
+ * of the runs the second hart runs the same program too, interleaved slice by slice with the
+ * first on the one thread, in its own regime, from its own registers, and (under Sv39) with
+ * its own page tables, which map the scratch pages to other physical pages: translated code
+ * shared by both harts must use the running hart's state and soft TLBs, never the other's.
+ *
+ * What is compared: each hart's whole state block (x registers, pc, privilege, CSRs such as
+ * mcause/mtval/mepc, the retired-instruction counter, the soft TLBs), the exception counts,
  * each slice's retired count, and all of RAM (scratch data and code). Any difference is a JIT
  * bug (the interpreter is the reference). Used by diff_test.ts; not part of the product.
  */
@@ -43,6 +49,14 @@ const GL0 = RAM + 0xd000;
 const DATA = RAM + 0x10000;
 const DATA_RO = DATA + 0x2000;
 const DATA_NONE = DATA + 0x3000;
+/**
+ * The second hart's Sv39 tables, and the physical pages its two read-write scratch pages
+ * (virtual DATA, DATA + 0x1000) map to.
+ */
+const ROOT_B = RAM + 0x20000;
+const L1_B = RAM + 0x21000;
+const L0_B = RAM + 0x22000;
+const DATA_B = RAM + 0x18000;
 
 /** Reserved registers: scratch pointer, fault pointer, loop counter, code-page pointer. */
 const R_PTR = 8;
@@ -258,53 +272,77 @@ export function listing(prog: Program): string {
 export interface Machine {
   mem: MachineMemory;
   code: CodeCache;
+  /** Hart 0 (state block at offset 0), and hart 1, which shares the code cache and the Jit. */
   h: Hart;
+  h2: Hart;
   jit: Jit | null;
 }
 
-/** A 1 MiB, one-hart machine at 0x8000_0000, interpreted (jit = null) or with a JIT. */
+/** A 1 MiB, two-hart machine at 0x8000_0000, interpreted (jit = null) or with a JIT. */
 export function machine(jit: JitOptions | null): Machine {
-  const mem = new MachineMemory({ harts: 1, ramBase: RAM, ramBytes: RAM_BYTES });
+  const mem = new MachineMemory({ harts: 2, ramBase: RAM, ramBytes: RAM_BYTES });
   const code = new CodeCache(mem.ramPages);
   const clock = { frequencyHz: 10_000_000, mtime: () => 0, wallClockNs: () => 0 };
-  const h = new Hart(0, { mem, bus: new Bus(), code, clock });
-  code.onNewCodePage = (page) => h.dropStoreEntriesFor(page);
+  const bus = new Bus();
+  const h = new Hart(0, { mem, bus, code, clock });
+  const h2 = new Hart(1, { mem, bus, code, clock });
+  code.onNewCodePage = (page) => {
+    h.dropStoreEntriesFor(page);
+    h2.dropStoreEntriesFor(page);
+  };
   const j = jit ? new Jit(mem, code, jit) : null;
   h.jit = j;
-  return { mem, code, h, jit: j };
+  h2.jit = j;
+  return { mem, code, h, h2, jit: j };
 }
 
 /** Privilege and paging the program runs with. */
 export type Regime = 'M' | 'S' | 'VS';
 
-function setUp(m: Machine, prog: Program, regime: Regime, init: readonly number[]): void {
-  const { mem, h } = m;
+/**
+ * Prepares hart `h` of `m` to run `prog` in `regime` from registers `init`; `second` gives it
+ * the second hart's page tables (scratch pages at DATA_B) under Sv39.
+ */
+function setUp(
+  m: Machine,
+  h: Hart,
+  prog: Program,
+  regime: Regime,
+  init: readonly number[],
+  second: boolean,
+): void {
+  const { mem } = m;
   const dv = new DataView(mem.buffer);
   const put = (pa: number, v: bigint): void => dv.setBigUint64(mem.ramOffsetOf(pa), v, true);
   const parcels = new Uint16Array(prog.parcels);
   mem.loadBytes(CODE, new Uint8Array(parcels.buffer));
   // Trap handler: spin (the state at the trap is what gets compared).
   mem.loadBytes(HANDLER, new Uint8Array(new Int32Array([encode(Op.JAL, { rd: 0, imm: 0 })]).buffer));
-  // Scratch data: a fixed pattern.
-  for (let i = 0; i < 0x3000; i += 4)
+  // Scratch data: a fixed pattern (another one in the second hart's scratch pages).
+  for (let i = 0; i < 0x3000; i += 4) {
     dv.setUint32(mem.ramOffsetOf(DATA + i), Math.imul(i + 1, 0x9e3779b1), true);
-  // Sv39: root[2] → L1; L1[0] → L0 (VA 0x8000_0000..0x801f_ffff, identity, 4 KiB pages).
+    if (i < 0x2000) dv.setUint32(mem.ramOffsetOf(DATA_B + i), Math.imul(i + 7, 0x85ebca6b), true);
+  }
+  // Sv39: root[2] → L1; L1[0] → L0 (VA 0x8000_0000..0x801f_ffff, identity, 4 KiB pages); the
+  // second hart's tables send the two read-write scratch pages to DATA_B instead.
+  const [root, l1, l0] = second ? [ROOT_B, L1_B, L0_B] : [ROOT, L1, L0];
   const pte = (pa: number, flags: number): bigint => (BigInt(pa / 4096) << 10n) | BigInt(flags);
-  put(ROOT + 2 * 8, pte(L1, 1));
-  put(L1, pte(L0, 1));
+  put(root + 2 * 8, pte(l1, 1));
+  put(l1, pte(l0, 1));
   for (let i = 0; i < 512; i++) {
-    const pa = RAM + i * 4096;
+    let pa = RAM + i * 4096;
     let flags = 0xcf; // V R W X A D
     if (pa === DATA_RO) flags = 0x43; // V R A
     if (pa === DATA_NONE) flags = 0;
-    put(L0 + i * 8, pte(pa, flags));
+    if (second && (pa === DATA || pa === DATA + 0x1000)) pa += DATA_B - DATA;
+    put(l0 + i * 8, pte(pa, flags));
   }
   hostCsrWrite(h, Csr.mtvec, BigInt(HANDLER));
   hostCsrWrite(h, Csr.pmpaddr0, (1n << 54n) - 1n);
   hostCsrWrite(h, Csr.pmpcfg0, 0x1fn);
   hostCsrWrite(h, Csr.mie, BigInt(Irq.MTIP));
   if (regime === 'S') {
-    hostCsrWrite(h, Csr.satp, (8n << 60n) | BigInt(ROOT / 4096));
+    hostCsrWrite(h, Csr.satp, (8n << 60n) | BigInt(root / 4096));
     h.setPriv(1);
   } else if (regime === 'VS') {
     // Two-stage: VS-stage Sv39 as above (its tables at guest-physical = physical addresses),
@@ -313,7 +351,7 @@ function setUp(m: Machine, prog: Program, regime: Regime, init: readonly number[
     put(GL1, pte(GL0, 1));
     for (let i = 0; i < 512; i++) put(GL0 + i * 8, pte(RAM + i * 4096, 0xdf));
     hostCsrWrite(h, Csr.hgatp, (8n << 60n) | BigInt(GROOT / 4096));
-    hostCsrWrite(h, Csr.vsatp, (8n << 60n) | BigInt(ROOT / 4096));
+    hostCsrWrite(h, Csr.vsatp, (8n << 60n) | BigInt(root / 4096));
     h.S[HS.VIRT] = 1;
     h.setPriv(1);
   }
@@ -396,11 +434,69 @@ export interface DiffResult {
 
 /**
  * Runs `prog` on an interpreted machine and a JIT machine from identical states, in slices of
- * random sizes, and compares them after each slice.
+ * random sizes, and compares them after each slice. With `second`, hart 1 runs `prog` too, in
+ * that regime, interleaved with hart 0 slice by slice (see the module comment).
  */
-export function runDiff(rng: Rng, prog: Program, regime: Regime, jit: JitOptions): DiffResult {
+export function runDiff(
+  rng: Rng,
+  prog: Program,
+  regime: Regime,
+  jit: JitOptions,
+  second?: Regime,
+): DiffResult {
   const a = machine(null);
   const b = machine(jit);
+  const init = randomRegisters(rng);
+  setUp(a, a.h, prog, regime, init, false);
+  setUp(b, b.h, prog, regime, init, false);
+  if (second !== undefined) {
+    const init2 = randomRegisters(rng);
+    setUp(a, a.h2, prog, second, init2, true);
+    setUp(b, b.h2, prog, second, init2, true);
+  }
+  const harts = second !== undefined ? 2 : 1;
+  let total = 0;
+  let slice = 0;
+  const irqAt = rng.chance(0.2) ? rng.int(prog.budget) : -1;
+  while (total < prog.budget) {
+    const k = 1 + (rng.chance(0.3) ? rng.int(8) : rng.int(400));
+    for (let i = 0; i < harts; i++) {
+      const [ha, hb] = i === 0 ? [a.h, b.h] : [a.h2, b.h2];
+      if (irqAt >= 0 && total >= irqAt && total - k < irqAt) {
+        ha.setIrqLine(Irq.MTIP, true);
+        hb.setIrqLine(Irq.MTIP, true);
+      }
+      // The second hart's slices differ in size from the first's, so that their switches
+      // land at other points of the program.
+      const n = i === 0 ? k : 1 + rng.int(400);
+      const na = run(ha, n);
+      const nb = run(hb, n);
+      slice++;
+      const where = `slice ${slice} (hart ${i}, ${n} instructions, ${total} before)`;
+      if (na !== nb) return fail(`${where}: retired ${na} interpreted, ${nb} with the JIT`);
+      const diff = compare(a, b, harts);
+      if (diff) return fail(`${where}: ${diff}`);
+    }
+    total += k;
+  }
+  return result();
+
+  function result(): DiffResult {
+    const st = b.jit!.stats();
+    return {
+      instructions: total,
+      translated: st.translated,
+      entries: st.entries,
+      trapped: a.h.pc === HANDLER,
+    };
+  }
+  function fail(msg: string): DiffResult {
+    return { ...result(), mismatch: msg };
+  }
+}
+
+/** Initial x register halves: small values, sign boundaries, or random ones. */
+function randomRegisters(rng: Rng): number[] {
   const init: number[] = [];
   for (let i = 0; i < 64; i++) {
     const k = rng.int(8);
@@ -421,52 +517,22 @@ export function runDiff(rng: Rng, prog: Program, regime: Regime, jit: JitOptions
               : rng.next() | 0,
     );
   }
-  setUp(a, prog, regime, init);
-  setUp(b, prog, regime, init);
-  let total = 0;
-  let slice = 0;
-  const irqAt = rng.chance(0.2) ? rng.int(prog.budget) : -1;
-  while (total < prog.budget) {
-    const k = 1 + (rng.chance(0.3) ? rng.int(8) : rng.int(400));
-    if (irqAt >= 0 && total >= irqAt && total - k < irqAt) {
-      a.h.setIrqLine(Irq.MTIP, true);
-      b.h.setIrqLine(Irq.MTIP, true);
-    }
-    const na = run(a.h, k);
-    const nb = run(b.h, k);
-    slice++;
-    const where = `slice ${slice} (${k} instructions, ${total} before)`;
-    if (na !== nb) return fail(`${where}: retired ${na} interpreted, ${nb} with the JIT`);
-    const diff = compare(a, b);
-    if (diff) return fail(`${where}: ${diff}`);
-    total += k;
-  }
-  return result();
-
-  function result(): DiffResult {
-    const st = b.jit!.stats();
-    return {
-      instructions: total,
-      translated: st.translated,
-      entries: st.entries,
-      trapped: a.h.pc === HANDLER,
-    };
-  }
-  function fail(msg: string): DiffResult {
-    return { ...result(), mismatch: msg };
-  }
+  return init;
 }
 
-function compare(a: Machine, b: Machine): string | undefined {
-  if (a.h.exceptions !== b.h.exceptions) return `exceptions ${a.h.exceptions} vs ${b.h.exceptions}`;
-  const sa = a.h.S;
-  const sb = b.h.S;
-  // Everything below the jump cache except the x0 write sink (not architectural: translated
-  // code drops writes to x0 instead of storing them there).
-  for (let i = 0; i < JC_BYTE_OFFSET / 4; i++) {
-    if (sa[i] !== sb[i] && i !== 64 && i !== 65) {
-      const what = i < 64 ? `x${i >> 1}` : i < 66 ? 'x0 sink' : `state word 0x${(i * 4).toString(16)}`;
-      return `${what} (${i & 1 ? 'high' : 'low'} half) differs: 0x${(sa[i]! >>> 0).toString(16)} interpreted, 0x${(sb[i]! >>> 0).toString(16)} with the JIT (pc 0x${a.h.pc.toString(16)} / 0x${b.h.pc.toString(16)})`;
+function compare(a: Machine, b: Machine, harts: number): string | undefined {
+  for (let k = 0; k < harts; k++) {
+    const [ha, hb] = k === 0 ? [a.h, b.h] : [a.h2, b.h2];
+    if (ha.exceptions !== hb.exceptions) return `hart ${k}: exceptions ${ha.exceptions} vs ${hb.exceptions}`;
+    const sa = ha.S;
+    const sb = hb.S;
+    // Everything below the jump cache except the x0 write sink (not architectural: translated
+    // code drops writes to x0 instead of storing them there).
+    for (let i = 0; i < JC_BYTE_OFFSET / 4; i++) {
+      if (sa[i] !== sb[i] && i !== 64 && i !== 65) {
+        const what = i < 64 ? `x${i >> 1}` : i < 66 ? 'x0 sink' : `state word 0x${(i * 4).toString(16)}`;
+        return `hart ${k}: ${what} (${i & 1 ? 'high' : 'low'} half) differs: 0x${(sa[i]! >>> 0).toString(16)} interpreted, 0x${(sb[i]! >>> 0).toString(16)} with the JIT (pc 0x${ha.pc.toString(16)} / 0x${hb.pc.toString(16)})`;
+      }
     }
   }
   const ra = new Int32Array(a.mem.buffer, a.mem.ramOffset, RAM_BYTES / 4);

@@ -1,6 +1,7 @@
 /**
  * The JIT differential tester (see diff_gen.ts): random programs run interpreted and with the
- * JIT from identical states must agree after every slice. CI runs a fixed seed; set
+ * JIT from identical states must agree after every slice, on one hart or on two harts taking
+ * turns on the thread. CI runs a fixed seed; set
  * JIT_DIFF_RUNS=N for a longer run and JIT_DIFF_SEED=S for another seed.
  */
 import assert from 'node:assert/strict';
@@ -21,12 +22,14 @@ for (const fp of [false, true]) {
       const prog = generate(rng, 20 + rng.int(120), fp);
       const regime: Regime = rng.pick(['M', 'S', 'VS'] as const);
       const jit: JitOptions = rng.chance(0.7) ? { mode: 'force' } : { mode: 'on', threshold: 1 + rng.int(3) };
-      const r = runDiff(rng, prog, regime, jit);
+      // Half the programs also run on a second hart, interleaved with the first (diff_gen.ts).
+      const second: Regime | undefined = rng.chance(0.5) ? rng.pick(['M', 'S', 'VS'] as const) : undefined;
+      const r = runDiff(rng, prog, regime, jit, second);
       translated += r.translated;
       instructions += r.instructions;
       if (r.mismatch !== undefined) {
         assert.fail(
-          `program ${i} (seed ${seed}, ${regime}-mode, JIT ${JSON.stringify(jit)}): ${r.mismatch}\n${listing(prog)}`,
+          `program ${i} (seed ${seed}, ${regime}-mode${second ? `, second hart ${second}-mode` : ''}, JIT ${JSON.stringify(jit)}): ${r.mismatch}\n${listing(prog)}`,
         );
       }
     }

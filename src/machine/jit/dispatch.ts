@@ -4,7 +4,9 @@
  * other pages, indirect jumps) stays in wasm.
  *
  * `run(base, budget, fetchSet, loadSet, storeSet, first) -> status` calls region `first`
- * (an index into the Jit's function table) and then, while the region said "dispatch" and
+ * (an index into the Jit's function table) with the hart's state block at `base` and its TLB
+ * sets at the machine-memory addresses `fetchSet`, `loadSet` and `storeSet` (inside that block;
+ * base + set index * 4), and then, while the region said "dispatch" and
  * budget is left, looks the new pc up: the fetch TLB (the same tag compare as the
  * interpreter's fetch fast path) gives the host offset of the instruction, and the hart's jump
  * cache (layout.ts, JC_*) maps that host offset to the table index of the region entered
@@ -64,9 +66,9 @@ export function buildDispatchModule(memoryPages: number, tableSize: number): Uin
   // Leave on a flag (INTERP, STOP), or at the end of the budget.
   c.get(r).i32Const(3).op(W.I32_AND).get(n).get(BUDGET).op(W.I32_GE_U).op(W.I32_OR);
   c.if().get(n).i32Const(2).op(W.I32_SHL).get(r).i32Const(3).op(W.I32_AND).op(W.I32_OR).op(W.RETURN).end();
-  // Fetch TLB: t = base + fetchSet + ((pc >>> 12) & TLB_MASK) * 16; hit if tag == pc & ~0xfff.
+  // Fetch TLB: t = fetchSet + ((pc >>> 12) & TLB_MASK) * 16; hit if tag == pc & ~0xfff.
   c.get(BASE).mem(W.I64_LOAD, 3, PC_BYTE).set(pc);
-  c.get(BASE).get(FETCH).op(W.I32_ADD);
+  c.get(FETCH);
   c.get(pc).op(W.I32_WRAP_I64).i32Const(12).op(W.I32_SHR_U).i32Const(TLB_MASK).op(W.I32_AND);
   c.i32Const(4).op(W.I32_SHL).op(W.I32_ADD).set(t);
   c.get(t).mem(W.I64_LOAD, 2, 0).get(pc).i64ConstHalves(-4096, -1).op(W.I64_AND).op(W.I64_NE);

@@ -250,7 +250,16 @@ export class Jit {
     this.cur = h;
     const S = h.S;
     S[HS.FFLAGS] = fexc.flags;
-    const r = this.dispatch(base, budget, h.fetchSet * 4, h.loadSet * 4, h.storeSet * 4, id);
+    // The TLB sets go in as addresses in machine memory, inside this hart's own state block:
+    // translated code of one Jit serves every hart, so nothing in it may assume a block.
+    const r = this.dispatch(
+      base,
+      budget,
+      base + h.fetchSet * 4,
+      base + h.loadSet * 4,
+      base + h.storeSet * 4,
+      id,
+    );
     fexc.flags = S[HS.FFLAGS]!;
     this.statsCounts.instructions += r >>> 2;
     return r;

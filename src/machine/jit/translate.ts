@@ -4,7 +4,10 @@
  * Every region function is `(base, budget, loadSet, storeSet) -> status` (type REGION_TYPE):
  *   base      byte offset of the hart's state block (layout.ts) in machine memory
  *   budget    instructions it may execute (it never executes more)
- *   loadSet   byte offset of the first entry of the hart's current load TLB set
+ *   loadSet   address in machine memory of the first entry of the hart's current load TLB
+ *             set (base + the set's byte offset in the block: absolute, not relative to base,
+ *             so that a lookup costs no add; one translation serves every hart of its Jit,
+ *             so it must never reach another hart's TLB)
  *   storeSet  the same for stores
  * It returns (count << 2) | flags: `count` instructions executed (all retired, except an
  * access that trapped in a slow-path helper, which is counted like the interpreter counts it
