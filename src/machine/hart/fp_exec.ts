@@ -66,117 +66,37 @@ export function fpExec(h: Hart, w: number, imm: number): boolean {
   fpDirty(S); // every F/D instruction here may write FP state
 
   switch (op) {
-    // ---- double precision arithmetic ------------------------------------------------------
+    // ---- arithmetic: in functions of their own (see addD) -----------------------------------
     case Op.FADD_D:
     case Op.FSUB_D:
+      addD(FI, F64, d, a, b, op === Op.FSUB_D, rm);
+      return true;
     case Op.FMUL_D:
-    case Op.FDIV_D: {
-      const x = F64[a >> 1]!;
-      const y = F64[b >> 1]!;
-      let v: number;
-      if (x !== x || y !== y) {
-        if (sNaN64(FI, a) || sNaN64(FI, b)) fexc.flags |= NV;
-        v = NaN;
-      } else if (op === Op.FADD_D) v = fpu.add64(x, y, rm);
-      else if (op === Op.FSUB_D) v = fpu.sub64(x, y, rm);
-      else if (op === Op.FMUL_D) v = fpu.mul64(x, y, rm);
-      else v = fpu.div64(x, y, rm);
-      writeD(FI, F64, d, v);
+      mulD(FI, F64, d, a, b, rm);
       return true;
-    }
-    case Op.FSQRT_D: {
-      const x = F64[a >> 1]!;
-      let v: number;
-      if (x !== x) {
-        if (sNaN64(FI, a)) fexc.flags |= NV;
-        v = NaN;
-      } else v = fpu.sqrt64(x, rm);
-      writeD(FI, F64, d, v);
+    case Op.FDIV_D:
+      divD(FI, F64, d, a, b, rm);
       return true;
-    }
+    case Op.FSQRT_D:
+      sqrtD(FI, F64, d, a, rm);
+      return true;
     case Op.FMADD_D:
     case Op.FMSUB_D:
     case Op.FNMSUB_D:
-    case Op.FNMADD_D: {
-      let x = F64[a >> 1]!;
-      const y = F64[b >> 1]!;
-      let z = F64[c >> 1]!;
-      let v: number;
-      if (x !== x || y !== y || z !== z) {
-        if (
-          sNaN64(FI, a) ||
-          sNaN64(FI, b) ||
-          sNaN64(FI, c) ||
-          (isInf(x) && y === 0) ||
-          (x === 0 && isInf(y))
-        ) {
-          fexc.flags |= NV;
-        }
-        v = NaN;
-      } else {
-        if (op === Op.FNMSUB_D || op === Op.FNMADD_D) x = -x;
-        if (op === Op.FMSUB_D || op === Op.FNMADD_D) z = -z;
-        v = fpu.fma64(x, y, z, rm);
-      }
-      writeD(FI, F64, d, v);
+    case Op.FNMADD_D:
+      fmaD(FI, F64, op, d, a, b, c, rm);
       return true;
-    }
-
-    // ---- single precision arithmetic ---------------------------------------------------
     case Op.FADD_S:
     case Op.FSUB_S:
     case Op.FMUL_S:
-    case Op.FDIV_S: {
-      const x = readS(FI, F32, a);
-      const y = readS(FI, F32, b);
-      let v: number;
-      if (x !== x || y !== y) {
-        if (sNaN32(FI, a) || sNaN32(FI, b)) fexc.flags |= NV;
-        v = NaN;
-      } else if (op === Op.FADD_S) v = fpu.add32(x, y, rm);
-      else if (op === Op.FSUB_S) v = fpu.sub32(x, y, rm);
-      else if (op === Op.FMUL_S) v = fpu.mul32(x, y, rm);
-      else v = fpu.div32(x, y, rm);
-      writeS(FI, F32, d, v);
-      return true;
-    }
-    case Op.FSQRT_S: {
-      const x = readS(FI, F32, a);
-      let v: number;
-      if (x !== x) {
-        if (sNaN32(FI, a)) fexc.flags |= NV;
-        v = NaN;
-      } else v = fpu.sqrt32(x, rm);
-      writeS(FI, F32, d, v);
-      return true;
-    }
+    case Op.FDIV_S:
+    case Op.FSQRT_S:
     case Op.FMADD_S:
     case Op.FMSUB_S:
     case Op.FNMSUB_S:
-    case Op.FNMADD_S: {
-      let x = readS(FI, F32, a);
-      const y = readS(FI, F32, b);
-      let z = readS(FI, F32, c);
-      let v: number;
-      if (x !== x || y !== y || z !== z) {
-        if (
-          sNaN32(FI, a) ||
-          sNaN32(FI, b) ||
-          sNaN32(FI, c) ||
-          (isInf(x) && y === 0) ||
-          (x === 0 && isInf(y))
-        ) {
-          fexc.flags |= NV;
-        }
-        v = NaN;
-      } else {
-        if (op === Op.FNMSUB_S || op === Op.FNMADD_S) x = -x;
-        if (op === Op.FMSUB_S || op === Op.FNMADD_S) z = -z;
-        v = fpu.fma32(x, y, z, rm);
-      }
-      writeS(FI, F32, d, v);
+    case Op.FNMADD_S:
+      arithS(FI, F32, op, d, a, b, c, rm);
       return true;
-    }
 
     // ---- sign injection ------------------------------------------------------------------
     case Op.FSGNJ_D:
@@ -365,6 +285,152 @@ export function fpExec(h: Hart, w: number, imm: number): boolean {
 /** A single operand: its value if NaN-boxed, else the canonical NaN. */
 function readS(FI: Int32Array, F32: Float32Array, i: number): number {
   return FI[i + 1] === -1 ? F32[i]! : NaN;
+}
+
+/*
+ * Double-precision arithmetic, one small function per operation, called with small integers
+ * only. fpExec is too big for V8 to inline the fpu's routines into it, so each call there boxed
+ * both operands and the result as heap numbers (about 1.5 GB of garbage in domus-bench's fp
+ * loop); in a function this small the routine's fast path is inlined and the doubles stay in
+ * registers.
+ */
+
+/** fadd.d / fsub.d (y negated). */
+function addD(
+  FI: Int32Array,
+  F64: Float64Array,
+  d: number,
+  a: number,
+  b: number,
+  neg: boolean,
+  rm: number,
+): void {
+  const x = F64[a >> 1]!;
+  const y = F64[b >> 1]!;
+  if (x !== x || y !== y) return nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
+  writeD(FI, F64, d, fpu.add64(x, neg ? -y : y, rm));
+}
+
+function mulD(FI: Int32Array, F64: Float64Array, d: number, a: number, b: number, rm: number): void {
+  const x = F64[a >> 1]!;
+  const y = F64[b >> 1]!;
+  if (x !== x || y !== y) return nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
+  writeD(FI, F64, d, fpu.mul64(x, y, rm));
+}
+
+function divD(FI: Int32Array, F64: Float64Array, d: number, a: number, b: number, rm: number): void {
+  const x = F64[a >> 1]!;
+  const y = F64[b >> 1]!;
+  if (x !== x || y !== y) return nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
+  writeD(FI, F64, d, fpu.div64(x, y, rm));
+}
+
+function sqrtD(FI: Int32Array, F64: Float64Array, d: number, a: number, rm: number): void {
+  const x = F64[a >> 1]!;
+  if (x !== x) return nanD(FI, d, sNaN64(FI, a));
+  writeD(FI, F64, d, fpu.sqrt64(x, rm));
+}
+
+/** The fused multiply-adds: fmsub.d negates c, fnmsub.d a, fnmadd.d both. */
+function fmaD(
+  FI: Int32Array,
+  F64: Float64Array,
+  op: number,
+  d: number,
+  a: number,
+  b: number,
+  c: number,
+  rm: number,
+): void {
+  const x = F64[a >> 1]!;
+  const y = F64[b >> 1]!;
+  const z = F64[c >> 1]!;
+  if (x !== x || y !== y || z !== z) {
+    const nv =
+      sNaN64(FI, a) || sNaN64(FI, b) || sNaN64(FI, c) || (isInf(x) && y === 0) || (x === 0 && isInf(y));
+    return nanD(FI, d, nv);
+  }
+  const nx = op === Op.FNMSUB_D || op === Op.FNMADD_D;
+  const nz = op === Op.FMSUB_D || op === Op.FNMADD_D;
+  writeD(FI, F64, d, fpu.fma64(nx ? -x : x, y, nz ? -z : z, rm));
+}
+
+/** A NaN operand: the canonical NaN, and NV when `invalid` (a signaling NaN, ∞ × 0). */
+function nanD(FI: Int32Array, d: number, invalid: boolean): void {
+  if (invalid) fexc.flags |= NV;
+  FI[d] = 0;
+  FI[d + 1] = CANON_D_HI;
+}
+
+/**
+ * Single-precision arithmetic, apart from fpExec for the same reason as addD.
+ */
+function arithS(
+  FI: Int32Array,
+  F32: Float32Array,
+  op: number,
+  d: number,
+  a: number,
+  b: number,
+  c: number,
+  rm: number,
+): void {
+  switch (op) {
+    case Op.FADD_S:
+    case Op.FSUB_S:
+    case Op.FMUL_S:
+    case Op.FDIV_S: {
+      const x = readS(FI, F32, a);
+      const y = readS(FI, F32, b);
+      let v: number;
+      if (x !== x || y !== y) {
+        if (sNaN32(FI, a) || sNaN32(FI, b)) fexc.flags |= NV;
+        v = NaN;
+      } else if (op === Op.FADD_S) v = fpu.add32(x, y, rm);
+      else if (op === Op.FSUB_S) v = fpu.sub32(x, y, rm);
+      else if (op === Op.FMUL_S) v = fpu.mul32(x, y, rm);
+      else v = fpu.div32(x, y, rm);
+      writeS(FI, F32, d, v);
+      return;
+    }
+    case Op.FSQRT_S: {
+      const x = readS(FI, F32, a);
+      let v: number;
+      if (x !== x) {
+        if (sNaN32(FI, a)) fexc.flags |= NV;
+        v = NaN;
+      } else v = fpu.sqrt32(x, rm);
+      writeS(FI, F32, d, v);
+      return;
+    }
+    case Op.FMADD_S:
+    case Op.FMSUB_S:
+    case Op.FNMSUB_S:
+    case Op.FNMADD_S: {
+      let x = readS(FI, F32, a);
+      const y = readS(FI, F32, b);
+      let z = readS(FI, F32, c);
+      let v: number;
+      if (x !== x || y !== y || z !== z) {
+        if (
+          sNaN32(FI, a) ||
+          sNaN32(FI, b) ||
+          sNaN32(FI, c) ||
+          (isInf(x) && y === 0) ||
+          (x === 0 && isInf(y))
+        ) {
+          fexc.flags |= NV;
+        }
+        v = NaN;
+      } else {
+        if (op === Op.FNMSUB_S || op === Op.FNMADD_S) x = -x;
+        if (op === Op.FMSUB_S || op === Op.FNMADD_S) z = -z;
+        v = fpu.fma32(x, y, z, rm);
+      }
+      writeS(FI, F32, d, v);
+      return;
+    }
+  }
 }
 
 function writeD(FI: Int32Array, F64: Float64Array, i: number, v: number): void {
