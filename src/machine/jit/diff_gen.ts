@@ -124,7 +124,7 @@ export interface Program {
 /** Generates one random program of about `length` instructions. */
 /** F/D instructions of FP programs (register operands; rounding mode chosen per instance). */
 const FP_RM = [Op.FADD_D, Op.FSUB_D, Op.FMUL_D, Op.FDIV_D, Op.FSQRT_D, Op.FADD_S, Op.FMUL_S, Op.FDIV_S];
-const FP_R4 = [Op.FMADD_D, Op.FNMSUB_D, Op.FMADD_S];
+const FP_R4 = [Op.FMADD_D, Op.FMSUB_D, Op.FNMSUB_D, Op.FNMADD_D, Op.FMADD_S];
 const FP_R = [Op.FSGNJ_D, Op.FSGNJN_D, Op.FSGNJX_D, Op.FMIN_D, Op.FEQ_D, Op.FLT_D, Op.FLE_D, Op.FSGNJ_S];
 const FP_CVT = [Op.FCVT_L_D, Op.FCVT_W_D, Op.FCVT_D_L, Op.FCVT_S_D, Op.FCVT_D_S];
 /** Rounding modes: mostly RNE (static or dynamic), the others, and rarely a reserved one. */
@@ -359,7 +359,10 @@ function setUp(
   // FP state: special and ordinary values, FS Initial (or Off, rarely), a random frm.
   const sel = rng32(init[1]! ^ 0x51ed);
   for (let r = 0; r < 32; r++) {
-    const v = FP_VALUES[rng32(sel + r * 7919) % FP_VALUES.length]!;
+    const k = rng32(sel + r * 7919);
+    // A third are ordinary doubles with every mantissa bit random (exponents within 2^±40), so
+    // that rounding (and the JIT's exact error terms) meet more than the fixed values.
+    const v = k % 3 === 0 ? randomDouble(k) : FP_VALUES[k % FP_VALUES.length]!;
     h.FI[2 * r] = v[0];
     h.FI[2 * r + 1] = v[1];
   }
@@ -371,6 +374,13 @@ function setUp(
   h.setXNumber(R_CODE, CODE + 0xc00);
   h.setXNumber(R_LOOP, 0);
   h.setPcNumber(CODE);
+}
+
+/** A double (lo, hi) from the hash of `k`: random sign and mantissa, exponent in [-40, 40]. */
+function randomDouble(k: number): readonly [number, number] {
+  const exp = 1023 - 40 + (rng32(k ^ 0x2545f491) % 81);
+  const hi = ((rng32(k ^ 0x68e31da4) & 1) << 31) | (exp << 20) | (rng32(k ^ 0x1b56c4e9) & 0xfffff);
+  return [rng32(k ^ 0x7f4a7c15) | 0, hi | 0];
 }
 
 /** f register values (lo, hi): zeros, ±1, fractions, huge/tiny, subnormals, ±∞, NaNs, boxed singles. */

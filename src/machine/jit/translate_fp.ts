@@ -8,6 +8,8 @@
  *   2^±300: the wasm result is then the correctly rounded one and the only possible flag is NX,
  *   computed exactly (Knuth's TwoSum for add/sub, Dekker's exact product for mul, and
  *   q·b = a, s·s = a for div and sqrt);
+ * - `fmadd.d`, `fmsub.d`, `fnmsub.d`, `fnmadd.d` under the same conditions and with NX already
+ *   set in fflags (fmaNative: Boldo and Melquiond's FMA emulation by rounding to odd);
  * - `fsgnj*.d`, `fmv.x.d`, `fmv.d.x` (bit operations).
  * The helper, `env.fp(w, imm) -> ok` (jit.ts), runs the interpreter's own soft-float code
  * (hart/fp_exec.ts) on the hart being run, so it is bit-exact by construction; it returns 0
@@ -198,6 +200,11 @@ function fpNative(e: Emitter, insn: Insn): boolean {
   const rs1 = (w >>> 15) & 31;
   const rs2 = (w >>> 20) & 31;
   const fd = rd & 31;
+  if (op >= Op.FMADD_D && op <= Op.FNMADD_D) {
+    if (insn.imm !== 0 && insn.imm !== 7) return false;
+    fmaNative(e, insn);
+    return true;
+  }
   const SIGN_LO = 0;
   const SIGN_HI = 0x80000000 | 0;
   const arith =
@@ -285,6 +292,90 @@ function fpNative(e: Emitter, insn: Insn): boolean {
   e.close();
   e.close();
   return true;
+}
+
+/**
+ * fmadd.d, fmsub.d, fnmsub.d and fnmadd.d natively: Boldo and Melquiond's emulated FMA with
+ * rounding to odd (IEEE Transactions on Computers 57(4), 2008). With (uh, ul) the exact product
+ * a·b (Dekker), (th, tl) = TwoSum(c, uh) and v = tl + ul rounded to odd, RN(th + v) is the
+ * correctly rounded a·b + c. Used when the rounding mode is RNE, the operands and the result
+ * are in the native range (so nothing overflows, underflows or is special) and NX is already
+ * set in fflags (the only flag the result could raise, so whether it is exact does not matter);
+ * otherwise the helper runs the instruction.
+ */
+function fmaNative(e: Emitter, insn: Insn): void {
+  const c = e.c;
+  const f = e.f;
+  const w = insn.w;
+  const op = w & 511;
+  const fd = (w >>> 9) & 31;
+  const rs1 = (w >>> 15) & 31;
+  const rs2 = (w >>> 20) & 31;
+  const rs3 = (w >>> 25) & 31;
+  const [a, b, z, uh, ah, al, bh, bl, ul] = [f[0]!, f[1]!, f[2]!, f[3]!, f[4]!, f[5]!, f[6]!, f[7]!, f[8]!];
+  const need = insn.imm === 7 ? 3 : 1;
+  c.get(e.fpState).i32Const(need).op(W.I32_AND).i32Const(need).op(W.I32_NE);
+  e.open();
+  emitFpCall(e, insn, -1);
+  c.else();
+  // -(a·b) = (-a)·b exactly; the subtracting forms negate c.
+  fF64(e, rs1);
+  if (op === Op.FNMSUB_D || op === Op.FNMADD_D) c.op(W.F64_NEG);
+  c.set(a);
+  fF64(e, rs2);
+  c.set(b);
+  fF64(e, rs3);
+  if (op === Op.FMSUB_D || op === Op.FNMADD_D) c.op(W.F64_NEG);
+  c.set(z);
+  // The conditions on the operands and on fflags, left on the stack for the end.
+  inRange(e, a);
+  inRange(e, b);
+  c.op(W.I32_AND);
+  inRange(e, z);
+  c.op(W.I32_AND);
+  c.get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).i32Const(NX).op(W.I32_AND).op(W.I32_AND);
+  // uh + ul = a·b exactly.
+  split(e, a, ah, al);
+  split(e, b, bh, bl);
+  c.get(a).get(b).op(W.F64_MUL).set(uh);
+  c.get(ah).get(bh).op(W.F64_MUL).get(uh).op(W.F64_SUB);
+  c.get(ah).get(bl).op(W.F64_MUL).op(W.F64_ADD);
+  c.get(al).get(bh).op(W.F64_MUL).op(W.F64_ADD);
+  c.get(al).get(bl).op(W.F64_MUL).op(W.F64_ADD);
+  c.set(ul);
+  // th (ah) + tl (al) = z + uh exactly (TwoSum; bh holds th - z).
+  c.get(z).get(uh).op(W.F64_ADD).set(ah);
+  c.get(ah).get(z).op(W.F64_SUB).set(bh);
+  c.get(z).get(ah).get(bh).op(W.F64_SUB).op(W.F64_SUB);
+  c.get(uh).get(bh).op(W.F64_SUB).op(W.F64_ADD).set(al);
+  // v0 (bl) = RN(tl + ul), its error in uh (TwoSum; bh holds v0 - tl).
+  c.get(al).get(ul).op(W.F64_ADD).set(bl);
+  c.get(bl).get(al).op(W.F64_SUB).set(bh);
+  c.get(al).get(bl).get(bh).op(W.F64_SUB).op(W.F64_SUB);
+  c.get(ul).get(bh).op(W.F64_SUB).op(W.F64_ADD).set(uh);
+  // Round to odd: an inexact v0 with an even last bit moves one ulp toward the exact sum
+  // (away from zero when the error has v0's sign).
+  c.get(bl).op(W.I64_REINTERPRET_F64);
+  c.get(uh).f64Const(0).op(W.F64_NE);
+  c.get(bl).op(W.I64_REINTERPRET_F64).op(W.I32_WRAP_I64).i32Const(1).op(W.I32_AND).op(W.I32_EQZ);
+  c.op(W.I32_AND).op(W.I64_EXTEND_I32_U);
+  c.i64Const(1);
+  c.get(uh).op(W.I64_REINTERPRET_F64).get(bl).op(W.I64_REINTERPRET_F64).op(W.I64_XOR);
+  c.i64Const(63).op(W.I64_SHR_U).i64Const(1).op(W.I64_SHL).op(W.I64_SUB);
+  c.op(W.I64_MUL).op(W.I64_ADD).op(W.F64_REINTERPRET_I64).set(bl);
+  // The result, RN(th + v), in a.
+  c.get(ah).get(bl).op(W.F64_ADD).set(a);
+  inRange(e, a);
+  c.op(W.I32_AND).op(W.I32_EQZ);
+  e.open();
+  emitFpCall(e, insn, -1);
+  c.else();
+  c.get(P_BASE)
+    .get(a)
+    .mem(W.F64_STORE, 3, F_BYTE_OFFSET + fd * 8);
+  fpDirtyOnce(e);
+  e.close();
+  e.close();
 }
 
 /** fflags |= NX × (the i32 on the stack, 0 or 1). */
