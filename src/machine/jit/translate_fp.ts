@@ -6,8 +6,8 @@
  * - `fadd.d`, `fsub.d`, `fmul.d`, `fdiv.d`, `fsqrt.d` when the rounding mode is RNE (static,
  *   or dynamic with frm = 0 at region entry) and operands and result are normal numbers within
  *   2^±300: the wasm result is then the correctly rounded one and the only possible flag is NX,
- *   computed exactly (Knuth's TwoSum for add/sub, Dekker's exact product for mul, and
- *   q·b = a, s·s = a for div and sqrt);
+ *   computed exactly while NX is clear (Knuth's TwoSum for add/sub, Dekker's exact product for
+ *   mul, and q·b = a, s·s = a for div and sqrt) and not at all once it is set (it is sticky);
  * - `fmadd.d`, `fmsub.d`, `fnmsub.d`, `fnmadd.d` under the same conditions and with NX already
  *   set in fflags (fmaNative: Boldo and Melquiond's FMA emulation by rounding to odd);
  * - `fsgnj*.d`, `fmv.x.d`, `fmv.d.x` (bit operations).
@@ -264,7 +264,9 @@ function fpNative(e: Emitter, insn: Insn): boolean {
   e.open();
   emitFpCall(e, insn, -1);
   c.else();
-  // inexact?
+  // inexact? Only worth knowing while NX is clear (it is sticky).
+  c.get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).i32Const(NX).op(W.I32_AND).op(W.I32_EQZ);
+  c.if();
   switch (op) {
     case Op.FADD_D:
     case Op.FSUB_D:
@@ -285,6 +287,7 @@ function fpNative(e: Emitter, insn: Insn): boolean {
       break;
   }
   orFlags(e);
+  c.end();
   c.get(P_BASE)
     .get(r)
     .mem(W.F64_STORE, 3, F_BYTE_OFFSET + fd * 8);
