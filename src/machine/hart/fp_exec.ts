@@ -295,6 +295,15 @@ function readS(FI: Int32Array, F32: Float32Array, i: number): number {
  * registers.
  */
 
+/** A NaN among two operands: the canonical NaN written (NV for a signaling one); false if none. */
+function nan2D(FI: Int32Array, F64: Float64Array, d: number, a: number, b: number): boolean {
+  const x = F64[a >> 1]!;
+  const y = F64[b >> 1]!;
+  if (x === x && y === y) return false;
+  nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
+  return true;
+}
+
 /** fadd.d / fsub.d (y negated). */
 function addD(
   FI: Int32Array,
@@ -305,24 +314,17 @@ function addD(
   neg: boolean,
   rm: number,
 ): void {
-  const x = F64[a >> 1]!;
+  if (nan2D(FI, F64, d, a, b)) return;
   const y = F64[b >> 1]!;
-  if (x !== x || y !== y) return nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
-  writeD(FI, F64, d, fpu.add64(x, neg ? -y : y, rm));
+  writeD(FI, F64, d, fpu.add64(F64[a >> 1]!, neg ? -y : y, rm));
 }
 
 function mulD(FI: Int32Array, F64: Float64Array, d: number, a: number, b: number, rm: number): void {
-  const x = F64[a >> 1]!;
-  const y = F64[b >> 1]!;
-  if (x !== x || y !== y) return nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
-  writeD(FI, F64, d, fpu.mul64(x, y, rm));
+  if (!nan2D(FI, F64, d, a, b)) writeD(FI, F64, d, fpu.mul64(F64[a >> 1]!, F64[b >> 1]!, rm));
 }
 
 function divD(FI: Int32Array, F64: Float64Array, d: number, a: number, b: number, rm: number): void {
-  const x = F64[a >> 1]!;
-  const y = F64[b >> 1]!;
-  if (x !== x || y !== y) return nanD(FI, d, sNaN64(FI, a) || sNaN64(FI, b));
-  writeD(FI, F64, d, fpu.div64(x, y, rm));
+  if (!nan2D(FI, F64, d, a, b)) writeD(FI, F64, d, fpu.div64(F64[a >> 1]!, F64[b >> 1]!, rm));
 }
 
 function sqrtD(FI: Int32Array, F64: Float64Array, d: number, a: number, rm: number): void {

@@ -175,17 +175,27 @@ function split(e: Emitter, x: number, hi: number, lo: number): void {
 function productNotEqual(e: Emitter, x: number, y: number, tgt: number): void {
   const c = e.c;
   const f = e.f;
-  const [xh, xl, yh, yl, p] = [f[4]!, f[5]!, f[6]!, f[7]!, f[8]!];
+  const p = f[8]!;
+  c.get(x).get(y).op(W.F64_MUL).set(p);
+  productError(e, x, y, p, [f[4]!, f[5]!, f[6]!, f[7]!]);
+  c.f64Const(0).op(W.F64_NE);
+  c.get(p).get(tgt).op(W.F64_NE).op(W.I32_OR);
+}
+
+/**
+ * Pushes (f64) the error of p = fl(x·y): x·y = p + err exactly (Dekker), from the Veltkamp
+ * halves of x and y, which go in the four scratch locals `t`.
+ */
+function productError(e: Emitter, x: number, y: number, p: number, t: readonly number[]): void {
+  const c = e.c;
+  const [xh, xl, yh, yl] = [t[0]!, t[1]!, t[2]!, t[3]!];
   split(e, x, xh, xl);
   split(e, y, yh, yl);
-  c.get(x).get(y).op(W.F64_MUL).set(p);
   // err = ((xh*yh - p) + xh*yl + xl*yh) + xl*yl
   c.get(xh).get(yh).op(W.F64_MUL).get(p).op(W.F64_SUB);
   c.get(xh).get(yl).op(W.F64_MUL).op(W.F64_ADD);
   c.get(xl).get(yh).op(W.F64_MUL).op(W.F64_ADD);
   c.get(xl).get(yl).op(W.F64_MUL).op(W.F64_ADD);
-  c.f64Const(0).op(W.F64_NE);
-  c.get(p).get(tgt).op(W.F64_NE).op(W.I32_OR);
 }
 
 /**
@@ -338,13 +348,8 @@ function fmaNative(e: Emitter, insn: Insn): void {
   c.op(W.I32_AND);
   c.get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).i32Const(NX).op(W.I32_AND).op(W.I32_AND);
   // uh + ul = a·b exactly.
-  split(e, a, ah, al);
-  split(e, b, bh, bl);
   c.get(a).get(b).op(W.F64_MUL).set(uh);
-  c.get(ah).get(bh).op(W.F64_MUL).get(uh).op(W.F64_SUB);
-  c.get(ah).get(bl).op(W.F64_MUL).op(W.F64_ADD);
-  c.get(al).get(bh).op(W.F64_MUL).op(W.F64_ADD);
-  c.get(al).get(bl).op(W.F64_MUL).op(W.F64_ADD);
+  productError(e, a, b, uh, [ah, al, bh, bl]);
   c.set(ul);
   // th (ah) + tl (al) = z + uh exactly (TwoSum; bh holds th - z).
   c.get(z).get(uh).op(W.F64_ADD).set(ah);
