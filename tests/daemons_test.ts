@@ -88,6 +88,10 @@ test('the CLI starts domusd and hostd; domains survive domusd being SIGKILLed', 
   assert.equal(domus('rename', 'survivor', 'renamed').status, 0);
   assert.equal(domus('domid', 'renamed').stdout, '1\n');
   assert.equal(domus('domname', '1').stdout, 'renamed\n');
+  const xsr = await XsClient.connect(join(runDir, 'xenstored.sock'));
+  assert.equal(await xsr.read('/local/domain/1/name'), 'renamed', 'xenstore follows the rename');
+  assert.equal(await xsr.read(`${await xsr.read('/local/domain/1/vm')}/name`), 'renamed');
+  xsr.close();
   const long = JSON.parse(domus('list', '-l').stdout) as {
     domid: number;
     config: { c_info: { name: string } };

@@ -244,6 +244,9 @@ export class Hostd {
           throw new UserError(`a domain named ${name} already exists; pick another name`);
         }
         e.name = name;
+        // As xl rename does: the name in xenstore follows.
+        await this.xs.write(`/local/domain/${e.id}/name`, name);
+        await this.xs.write(`/vm/${e.uuid}/name`, name);
         return this.changed(e);
       }
       case 'console.attach': {
@@ -499,9 +502,10 @@ export class Hostd {
   }
 
   /**
-   * The domain's xenstore entries, as libxl writes them: /local/domain/<id> (owned by the
-   * domain, readable by it) with name, domid, vm, memory and cpu availability and the control
-   * node the toolstack writes shutdown requests to; /vm/<uuid> for the VM.
+   * The domain's xenstore entries, as libxl writes them, beyond the ones the Host writes when it
+   * introduces the domain (/local/domain/<id> readable by it, name, domid, store): vm, memory
+   * and cpu availability and the control node the toolstack writes shutdown requests to;
+   * /vm/<uuid> for the VM.
    */
   private async writeXenstore(e: Entry): Promise<void> {
     const id = e.id;
@@ -510,10 +514,7 @@ export class Hostd {
     const tx = async (t: number) => {
       await this.xs.write(`${vm}/uuid`, e.uuid, t);
       await this.xs.write(`${vm}/name`, e.name, t);
-      await this.xs.mkdir(dom, t);
-      await this.xs.setPerms(dom, [`n0`, `r${id}`], t);
-      await this.xs.write(`${dom}/name`, e.name, t);
-      await this.xs.write(`${dom}/domid`, String(id), t);
+      // /local/domain/<id> itself, with name and domid, is the Host's (guest_xenstore.ts).
       await this.xs.write(`${dom}/vm`, vm, t);
       await this.xs.write(`${dom}/memory/target`, String(e.config.memoryMiB * 1024), t);
       for (let c = 0; c < e.config.vcpus; c++)
