@@ -179,6 +179,12 @@ export class Hypervisor implements SbiHost, HypercallHost {
     for (let i = 0; i < o.vcpus; i++) {
       const v = new Vcpu(d, i, blocks[i]!, env);
       v.hart.onWake = () => this.wake(v);
+      // Pause-loop exiting: a vCPU spinning in cpu_relax() gives up the rest of its slice, so the
+      // vCPU holding the lock it waits for (perhaps on this pCPU) gets to run.
+      v.hart.onPause = () => {
+        this.yieldVcpu(v);
+        v.hart.yieldRequest = true; // out of the run loop at the end of this block
+      };
       d.vcpus.push(v);
       this.sched.insert(v, 0);
     }
@@ -248,7 +254,9 @@ export class Hypervisor implements SbiHost, HypercallHost {
   }
 
   yieldVcpu(v: Vcpu): void {
-    if (v.domain.state === 'running') this.preemptAt = this.nowMs();
+    if (v.domain.state !== 'running') return;
+    this.sched.yield(v);
+    this.preemptAt = this.nowMs();
   }
 
   written(mfn: number): void {
@@ -409,6 +417,7 @@ export class Hypervisor implements SbiHost, HypercallHost {
       }
       h.S[HS.RES_VALID] = 0;
       if (S[HS.EXIT_CAUSE] !== -1) handleExit(this, v);
+      else h.yieldRequest = false; // a PAUSE's (or a stop's, which stopRequested carries)
       this.syncUpcall(v.domain);
       // The host-time budget keeps the event loop responsive; a deterministic run goes by
       // virtual time alone, so that where slices end never depends on host speed.

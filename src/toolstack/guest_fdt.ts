@@ -1,6 +1,6 @@
 /**
  * The device tree a hosted domain boots with (what Xen's domain builder does for ARM guests):
- * its vCPUs (riscv,isa rv64imafdc, Sv48), its memory at 0x8000_0000, and the devices the
+ * its vCPUs (riscv,isa rv64imafdc_zihintpause, Sv48), its memory at 0x8000_0000, and the devices the
  * hypervisor and the toolstack give it at `virt`-board addresses — a PLIC whose contexts are the
  * vCPUs' S-mode external interrupts (no M-mode, no CLINT: timers and IPIs are SBI calls), the
  * UART, the goldfish RTC, the SiFive test finisher with syscon poweroff/reboot, and the
@@ -90,7 +90,8 @@ export function buildGuestFdt(o: GuestFdtOptions): Uint8Array {
     f.propU32('reg', v);
     f.propString('status', 'okay');
     f.propString('compatible', 'riscv');
-    f.propString('riscv,isa', 'rv64imafdc');
+    // Zihintpause: Linux's cpu_relax() then executes PAUSE, on which the hypervisor yields.
+    f.propString('riscv,isa', 'rv64imafdc_zihintpause');
     f.propString('mmu-type', 'riscv,sv48');
     f.beginNode('interrupt-controller');
     f.propU32('#interrupt-cells', 1);

@@ -115,6 +115,8 @@ interface CschedVcpu {
   prechargedMs: number;
   /** Since when it has been runnable but not running (NaN while running, asleep or parked). */
   waitingSince: number;
+  /** Gave up its slice (`yield`): the next pick passes it over once. */
+  yielded: boolean;
 }
 
 interface CschedPcpu {
@@ -197,6 +199,7 @@ export class CreditScheduler implements SchedOps {
       runFrom: 0,
       prechargedMs: 0,
       waitingSince: NaN,
+      yielded: false,
     };
     v.pcpu = Number.isInteger(pcpuHint) && pcpuHint >= 0 && pcpuHint < this.pcpus ? pcpuHint : 0;
     sdom.vcpus.push(sv);
@@ -244,6 +247,11 @@ export class CreditScheduler implements SchedOps {
     if (sv.queued >= 0) this.dequeue(sv);
   }
 
+  yield(v: SchedVcpu): void {
+    const sv = this.vcpus.get(v);
+    if (sv) sv.yielded = true;
+  }
+
   account(v: SchedVcpu, ranMs: number, now: number): void {
     const sv = this.vcpus.get(v);
     if (!sv) return; // removed while it was running: its run is nobody's to pay for
@@ -267,6 +275,8 @@ export class CreditScheduler implements SchedOps {
     let sp = prev ? this.vcpus.get(prev) : undefined;
     // A prev we do not know (removed), or one that is queued or running elsewhere, is ignored.
     if (sp && (sp.queued >= 0 || sp.running >= 0)) sp = undefined;
+    const yielder = last?.yielded ? last : undefined;
+    if (yielder) yielder.yielded = false;
     // The vCPU that was running here but was not handed back stays runnable if it still is.
     if (last && last !== sp && this.runnable(last) && last.queued < 0) {
       this.enqueue(last);
@@ -274,7 +284,7 @@ export class CreditScheduler implements SchedOps {
     }
 
     if (sp && this.runnable(sp)) {
-      if (sp === last && sp.v.pcpu === pcpu) {
+      if (sp === last && sp.v.pcpu === pcpu && sp !== yielder) {
         const cont = this.continuation(pc, sp, now);
         if (cont > EPS_MS) {
           pc.curr = sp;
@@ -289,6 +299,9 @@ export class CreditScheduler implements SchedOps {
 
     const starved = this.starved(pc, now);
     let next = starved ?? pc.runq[0];
+    // A vCPU that yielded lets the next one in line run, whatever its priority (as Xen's credit
+    // scheduler does since 4.10): a spinning vCPU must let the lock holder in.
+    if (next === yielder && pc.runq.length > 1) next = pc.runq[1];
     if (!next || next.pri <= CSCHED_PRI_OVER) {
       // Nothing better than OVER here: take higher-priority work waiting on another pCPU.
       const stolen = this.stealable(pcpu, next ? next.pri : CSCHED_PRI_IDLE);

@@ -72,6 +72,11 @@ export interface SchedOps {
   wake(v: SchedVcpu, now: number): void;
   /** The vCPU blocked (WFI with nothing pending, HSM stop, domain pause). */
   sleep(v: SchedVcpu, now: number): void;
+  /**
+   * `v` gives up the rest of its slice (SCHEDOP_yield, PAUSE): the next `pick` on its pCPU runs
+   * another runnable vCPU there if there is one, even one of lower priority, and queues `v`.
+   */
+  yield(v: SchedVcpu): void;
   /** Charges `ranMs` of execution to `v` (called after each run of a vCPU). */
   account(v: SchedVcpu, ranMs: number, now: number): void;
   /**

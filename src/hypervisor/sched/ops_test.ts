@@ -47,6 +47,33 @@ for (const { name, make, sliceMs } of policies) {
     assert.ok(idle.sliceMs > 0);
   });
 
+  test(`${name}: a vCPU that yields lets the other runnable vCPU run, once, with slice left`, () => {
+    const s = make(1);
+    const a = vcpu();
+    const b = vcpu();
+    s.insert(a, 0);
+    s.insert(b, 0);
+    s.wake(a, 0);
+    s.wake(b, 0);
+    const first = s.pick(0, 0, undefined).vcpu!;
+    const other = first === a ? b : a;
+    // 0.1 ms into its slice (within any rate limit): without a yield it carries on, with one
+    // the other vCPU runs.
+    s.account(first, 0.1, 0.1);
+    assert.equal(s.pick(0, 0.1, first).vcpu, first, 'no yield: the slice continues');
+    s.account(first, 0.1, 0.2);
+    s.yield(first);
+    assert.equal(s.pick(0, 0.2, first).vcpu, other, 'after a yield the other vCPU runs');
+    s.account(other, 0.1, 0.3);
+    s.yield(other);
+    assert.equal(s.pick(0, 0.3, other).vcpu, first, 'and yields back');
+    // A yield with nobody else runnable changes nothing.
+    s.sleep(other, 0.3);
+    s.account(first, 0.1, 0.4);
+    s.yield(first);
+    assert.equal(s.pick(0, 0.4, first).vcpu, first);
+  });
+
   test(`${name}: a vCPU that wakes again before its pCPU asks is still runnable`, () => {
     const s = make(1);
     const a = vcpu();

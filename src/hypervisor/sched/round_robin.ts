@@ -24,6 +24,8 @@ interface RrVcpu {
   queued: boolean;
   /** The pCPU it should wait for (placed by wake or migrate), or -1 = the first pCPU free. */
   bound: number;
+  /** Gave up its slice (`yield`): the next pick does not continue it. */
+  yielded?: boolean;
   /** The pCPU running it, or -1. */
   running: number;
   /** When it joined the queue, and how long it has run in all: see `enqueue`. */
@@ -101,6 +103,11 @@ export class RoundRobinScheduler implements SchedOps {
     if (rv && ranMs > 0) rv.ranMs += ranMs;
   }
 
+  yield(v: SchedVcpu): void {
+    const rv = this.vcpus.get(v);
+    if (rv) rv.yielded = true;
+  }
+
   pick(pcpu: number, now: number, prev: SchedVcpu | undefined): PickResult {
     checkPcpu(pcpu, this.pcpus);
     const pc = this.pcpuAt(pcpu);
@@ -114,8 +121,10 @@ export class RoundRobinScheduler implements SchedOps {
       last.bound = last.v.pcpu === pcpu ? -1 : last.v.pcpu;
       this.enqueue(last, now);
     }
+    const yielded = last?.yielded === true;
+    if (last) last.yielded = false;
     if (rp && rp.awake) {
-      if (rp === last && rp.v.pcpu === pcpu && pc.sliceEnd - now > EPS_MS) {
+      if (rp === last && rp.v.pcpu === pcpu && pc.sliceEnd - now > EPS_MS && !yielded) {
         pc.curr = rp;
         rp.running = pcpu;
         return { vcpu: rp.v, sliceMs: pc.sliceEnd - now };

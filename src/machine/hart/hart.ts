@@ -130,6 +130,11 @@ export class Hart {
   irqCheck = true;
   /** The run loop must return to the scheduler (WFI, power state change). */
   yieldRequest = false;
+  /**
+   * Zihintpause: called when the hart executes PAUSE (a spin-wait hint; Linux's cpu_relax). A
+   * hypervisor ends the vCPU's slice there, as Xen's pause-loop exiting does; null: a no-op.
+   */
+  onPause: (() => void) | null = null;
   /** Scratch results of slow-path helpers (64-bit values as halves; a physical address). */
   // Non-Smi initial values give these fields a double representation from the start, so
   // that int32 values above 2^30 and large addresses never change the Hart's map (a map

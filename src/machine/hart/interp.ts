@@ -18,7 +18,7 @@
  * target is hot or translated. Forward branches start no loop and stay. With h.jit null
  * nothing changes.
  */
-import { decode16, decode32, decoded } from '../isa/decode.ts';
+import { decode16, decode32, decoded, FENCE_PAUSE } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
 import { fexc } from '../fpu/fpu.ts';
 import { execCold } from './interp_cold.ts';
@@ -701,6 +701,7 @@ export function run(h: Hart, budget: number): number {
           break;
 
         case Op.FENCE:
+          if (imm === FENCE_PAUSE && h.onPause !== null) h.onPause();
           break;
 
         default:

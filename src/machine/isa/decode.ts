@@ -28,6 +28,9 @@ export const X_SINK = 32;
 
 export const decoded = { word: 0, imm: 0 };
 
+/** The imm of PAUSE (Zihintpause): FENCE with fm = 0, pred = W, succ = 0. */
+export const FENCE_PAUSE = 0x010;
+
 function popcount(x: number): number {
   let n = 0;
   for (let v = x >>> 0; v; v &= v - 1) n++;
@@ -110,6 +113,8 @@ export function decode32(insn: number): void {
       break;
     case 'R':
     case 'N':
+      // FENCE keeps fm, pred and succ (PAUSE is FENCE with pred = W, succ = 0: FENCE_PAUSE).
+      if (r.op === Op.FENCE) imm = (insn >>> 20) & 0xfff;
       break;
   }
   // Fields the instruction does not use are zeroed, so that equal instructions pack equally.

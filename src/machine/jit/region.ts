@@ -13,7 +13,7 @@
  * care about privilege, translation regime or which hart runs the code: none of that changes
  * what the instructions are.
  */
-import { decode16, decode32, decoded } from '../isa/decode.ts';
+import { decode16, decode32, decoded, FENCE_PAUSE } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
 
 export interface Insn {
@@ -63,6 +63,10 @@ export function translatable(op: number): boolean {
   return (
     (op >= Op.LUI && op <= Op.FENCE) || (op >= Op.MUL && op <= Op.REMUW) || (op >= Op.FLW && op <= Op.FMV_D_X)
   );
+}
+
+function isPause(insn: Insn): boolean {
+  return (insn.w & 511) === Op.FENCE && insn.imm === FENCE_PAUSE;
 }
 
 function isBranch(op: number): boolean {
@@ -118,7 +122,8 @@ export function discoverRegion(
       if (interpExits.has(off)) break;
       if (insns.size >= MAX_REGION_INSNS) break;
       const insn = insnAt(page, u16, pageHostOff, off);
-      if (insn === undefined || !translatable(insn.w & 511)) {
+      // PAUSE is left to the interpreter, which tells the hypervisor (Hart.onPause).
+      if (insn === undefined || !translatable(insn.w & 511) || isPause(insn)) {
         interpExits.add(off);
         break;
       }
