@@ -238,8 +238,10 @@ export class RemusPrimary {
   ): Promise<number> {
     const t0 = performance.now();
     const snap = await this.o.handle.saveBegin();
-    let sealed = 0;
+    let sealed: number;
     sink.capturing = true;
+    // A checkpoint cut short (the domain destroyed under it) is dropped unsent, so that what
+    // follows — END — reaches the backup right after its last whole checkpoint.
     try {
       const dirty = (snap.dirty ?? []).sort((a, b) => a - b);
       if (dirty.length > 0) await writeRam(w, this.o.resources, ram.baseGfn, ram.mfns, dirty);
@@ -250,8 +252,16 @@ export class RemusPrimary {
       }
       await writeStateRecords(w, snap, 'checkpoint');
       sealed = this.o.hold.seal();
-    } finally {
+    } catch (e) {
+      sink.take();
+      await this.o.handle.saveEnd('continue').catch(() => {});
+      throw e;
+    }
+    try {
       await this.o.handle.saveEnd('continue');
+    } catch (e) {
+      sink.take();
+      throw e;
     }
     this.pausedMs += performance.now() - t0;
     this.checkpoints++;
