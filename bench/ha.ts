@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { COUNTER_LOOP, freePort, GuestShell, TestHost, until } from '../tests/toolstack_host.ts';
-import { measuredWith, median, table, writeSection } from './report.ts';
+import { median, publishSuite, table } from './report.ts';
 
 const KEY = 'domus-bench-migration-key';
 const RAM_MIB = 256;
@@ -240,11 +240,6 @@ export async function runHaSuite(o: { runs: number; scale: number; write: boolea
     failovers.map((ms, i) => [`run ${i + 1}`, ms.toFixed(0), '≤ 1000']),
   );
   const report = `${migTable}\n\n${remusTable}\n\n${failTable}`;
-  process.stdout.write(`${report}\n`);
-  if (o.write)
-    writeSection(
-      'ha',
-      `${measuredWith(`npm run bench -- --suite ha --runs ${o.runs} --write`)}\n\n${report}`,
-    );
+  publishSuite('ha', o.runs, report, o.write);
   return 0;
 }

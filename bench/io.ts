@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort, GuestShell, TestHost } from '../tests/toolstack_host.ts';
 import { GuestProcess } from './guest_process.ts';
 import { ensureQemu, startQemu } from './qemu.ts';
-import { measuredWith, median, table, writeSection } from './report.ts';
+import { median, publishSuite, table } from './report.ts';
 
 const DOMUS = fileURLToPath(new URL('../bin/domus.mjs', import.meta.url));
 const TIMEOUT_MS = 600_000;
@@ -212,11 +212,6 @@ export async function runIoSuite(o: { runs: number; write: boolean }): Promise<n
       row(`guest to guest TCP, ${MIB} MiB over busybox nc`, 'tcp'),
     ],
   );
-  process.stdout.write(`${report}\n`);
-  if (o.write)
-    writeSection(
-      'io',
-      `${measuredWith(`npm run bench -- --suite io --runs ${o.runs} --write`)}\n\n${report}`,
-    );
+  publishSuite('io', o.runs, report, o.write);
   return 0;
 }

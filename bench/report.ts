@@ -32,6 +32,20 @@ export function measuredWith(command: string): string {
   );
 }
 
+/**
+ * Prints suite `name`'s tables and, with `write`, records them in docs/benchmarks.md under the
+ * command that reproduces them (`npm run bench -- --suite NAME --runs N --write`).
+ */
+export function publishSuite(name: string, runs: number, report: string, write: boolean): void {
+  process.stdout.write(`${report}\n`);
+  if (write) {
+    writeSection(
+      name,
+      `${measuredWith(`npm run bench -- --suite ${name} --runs ${runs} --write`)}\n\n${report}`,
+    );
+  }
+}
+
 /** Puts `body` into docs/benchmarks.md as the section of suite `name`. */
 export function writeSection(name: string, body: string): void {
   const start = `<!-- bench:${name}:start -->`;

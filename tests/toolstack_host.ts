@@ -178,6 +178,22 @@ export class GuestShell {
     return { uptime: Number(m[1]), count: Number(m[2]), pid: Number(m[3]) };
   }
 
+  /**
+   * Writes `text` at 512-byte sector `sector` of the guest's /dev/vda (conv=fsync) and checks
+   * that the host's image file `disk` holds it there: the guest's disk writes reach the host.
+   */
+  async writeSector(disk: string, sector: number, text: string): Promise<void> {
+    await this.run(`echo ${text} | dd of=/dev/vda bs=512 seek=${sector} conv=fsync 2>/dev/null`);
+    const at = sector * 512;
+    assert.equal(
+      readFileSync(disk)
+        .subarray(at, at + text.length)
+        .toString(),
+      text,
+      `${disk} at sector ${sector}`,
+    );
+  }
+
   /** Runs `cmd` in the guest's shell; resolves with what it printed between the markers. */
   async run(cmd: string, ms = 90_000): Promise<string> {
     const n = ++this.marks;
