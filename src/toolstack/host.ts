@@ -20,7 +20,7 @@
 import { UserError } from '../common/errors.ts';
 import type { ShutdownReason } from '../hypervisor/domain.ts';
 import { MachineResources } from '../hypervisor/resources.ts';
-import { hostCores, spawnWorker, type WorkerLink } from '../platform/node/worker.ts';
+import { hostCores, spawnWorker, takePrestarted, type WorkerLink } from '../platform/node/worker.ts';
 import type { StoreRing } from './domain_builder.ts';
 import { GuestXenstore } from './guest_xenstore.ts';
 import { FrameBatcher, isNetFrames } from './net/frame_batch.ts';
@@ -114,7 +114,7 @@ export class Host {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < n; i++) {
       const init: PcpuInit = { pcpu: i, machine: resources.handle(), clock };
-      const cpu = new Pcpu(i, spawnWorker(entry, init));
+      const cpu = new Pcpu(i, (i === 0 && takePrestarted(entry, init)) || spawnWorker(entry, init));
       cpus.push(cpu);
       ready.push(
         new Promise<void>((resolve, reject) => {

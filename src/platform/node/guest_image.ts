@@ -42,11 +42,16 @@ export function sha256(data: Uint8Array): string {
 
 /** Checks every file listed in `dir`/SHA256SUMS; returns the names checked. */
 export function verifyChecksums(dir: string): string[] {
+  return [...verifiedSums(dir).keys()];
+}
+
+/** Checks every file listed in `dir`/SHA256SUMS; returns each name's checksum. */
+function verifiedSums(dir: string): Map<string, string> {
   const sumsPath = join(dir, 'SHA256SUMS');
   if (!existsSync(sumsPath)) {
     throw new UserError(`${sumsPath} is missing; rebuild the guest with guests/build.sh --update-prebuilt`);
   }
-  const names: string[] = [];
+  const sums = new Map<string, string>();
   for (const line of readFileSync(sumsPath, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
@@ -63,9 +68,19 @@ export function verifyChecksums(dir: string): string[] {
         `${file} does not match its checksum in SHA256SUMS (got ${actual.slice(0, 12)}…); restore it from git or rebuild the guest`,
       );
     }
-    names.push(m[2]);
+    sums.set(m[2], actual);
   }
-  return names;
+  return sums;
+}
+
+function checksumOf(sums: Map<string, string>, dir: string, name: string): string {
+  const sum = sums.get(name);
+  if (sum === undefined) {
+    throw new UserError(
+      `${join(dir, 'SHA256SUMS')} does not list ${name}; rebuild the guest with guests/build.sh --update-prebuilt`,
+    );
+  }
+  return sum;
 }
 
 /** The prebuilt kernels: the default Linux 6.1, and Linux 6.12 (SBI steal time; docs/guest.md). */
@@ -93,21 +108,20 @@ export function prebuiltGuest(name: string): GuestImage {
 }
 
 function unpackGuest(kernelDir: string, initrdDir: string): GuestImage {
-  verifyChecksums(kernelDir);
-  if (initrdDir !== kernelDir) verifyChecksums(initrdDir);
-  const kernelGz = readFileSync(join(kernelDir, 'Image.gz'));
-  const initrdGz = readFileSync(join(initrdDir, 'initramfs.cpio.gz'));
-  const outDir = join(
-    cacheDir(),
-    'guests',
-    sha256(kernelGz).slice(0, 12) + '-' + sha256(initrdGz).slice(0, 12),
+  const kernelSum = checksumOf(verifiedSums(kernelDir), kernelDir, 'Image.gz');
+  const initrdSum = checksumOf(
+    initrdDir === kernelDir ? verifiedSums(kernelDir) : verifiedSums(initrdDir),
+    initrdDir,
+    'initramfs.cpio.gz',
   );
+  // Keyed by the checksums just verified (the files' own, so no second hash is needed).
+  const outDir = join(cacheDir(), 'guests', kernelSum.slice(0, 12) + '-' + initrdSum.slice(0, 12));
   const kernel = join(outDir, 'Image');
   const initrd = join(outDir, 'initramfs.cpio');
   if (!existsSync(kernel) || !existsSync(initrd)) {
     mkdirSync(outDir, { recursive: true });
-    writeFileAtomic(kernel, gunzipSync(kernelGz));
-    writeFileAtomic(initrd, gunzipSync(initrdGz));
+    writeFileAtomic(kernel, gunzipSync(readFileSync(join(kernelDir, 'Image.gz'))));
+    writeFileAtomic(initrd, gunzipSync(readFileSync(join(initrdDir, 'initramfs.cpio.gz'))));
   }
   return { kernel, initrd };
 }
