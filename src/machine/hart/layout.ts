@@ -14,11 +14,11 @@
  *   0x0300  CSR slots, 8 bytes each, numbered by `CsrSlot`
  *   0x0600  counters as float64 (exact integers below 2^53)
  *   0x1000  soft TLBs: 3 kinds × 7 modes × TLB_ENTRIES × 16 bytes
- *   0x16000 the JIT's jump cache: JC_ENTRIES × 8 bytes (host offset of an entry pc, region id)
- *   0x1e000 the JIT's scratch word (8 bytes: the value of a slow-path load made by translated code)
+ *   0x55000 the JIT's jump cache: JC_ENTRIES × 8 bytes (host offset of an entry pc, region id)
+ *   0x5d000 the JIT's scratch word (8 bytes: the value of a slow-path load made by translated code)
  */
 
-export const HART_BLOCK_BYTES = 0x20000;
+export const HART_BLOCK_BYTES = 0x60000;
 
 export const X_BYTE_OFFSET = 0x0000;
 export const F_BYTE_OFFSET = 0x0110;
@@ -130,7 +130,7 @@ export const TLB_BYTE_OFFSET = 0x1000;
 export const GCACHE_ENTRIES = 4096;
 /** Number of TLB modes (TlbMode). */
 export const TLB_MODES = 7;
-export const TLB_ENTRIES = 256;
+export const TLB_ENTRIES = 1024;
 export const TLB_MASK = TLB_ENTRIES - 1;
 /** int32 words per TLB entry: tag lo (VA & ~0xfff, or 1 = invalid), tag hi, host byte offset, spare. */
 export const TLB_ENTRY_I32 = 4;
@@ -172,7 +172,7 @@ export const TLB_END_BYTE = TLB_BYTE_OFFSET + 3 * TLB_MODES * TLB_ENTRIES * TLB_
  * is two int32: the host offset (0 = empty) and the id. It is owned by the JIT, not part of
  * the architectural state (save/restore and the differential tester ignore it).
  */
-export const JC_BYTE_OFFSET = 0x16000;
+export const JC_BYTE_OFFSET = 0x55000;
 export const JC_ENTRIES = 4096;
 export const JC_MASK = JC_ENTRIES - 1;
 export const JC_END_BYTE = JC_BYTE_OFFSET + JC_ENTRIES * 8;
