@@ -80,6 +80,8 @@ const SHIFT_I = [Op.SLLI, Op.SRLI, Op.SRAI];
 const SHIFT_IW = [Op.SLLIW, Op.SRLIW, Op.SRAIW];
 const LOADS = [Op.LB, Op.LH, Op.LW, Op.LD, Op.LBU, Op.LHU, Op.LWU];
 const STORES = [Op.SB, Op.SH, Op.SW, Op.SD];
+/** AMOs (LR/SC stay with the interpreter): .w from AMOSWAP_W, .d from AMOSWAP_D, nine each. */
+const AMOS = Array.from({ length: 18 }, (_, i) => (i < 9 ? Op.AMOSWAP_W + i : Op.AMOSWAP_D + i - 9) as Op);
 const BRANCHES = [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU];
 const IMMS = [0, 1, -1, 2047, -2048, 0x7ff, 31, 32, 63, -7, 0x555];
 
@@ -178,7 +180,20 @@ export function generate(rng: Rng, length: number, fp = false): Program {
     else if (k < 49) e(rng.pick(SHIFT_IW), { rd: reg(), rs1: src(), imm: rng.int(32) });
     else if (k < 51) e(Op.LUI, { rd: reg(), imm: (rng.next() & 0xfffff000) | 0 });
     else if (k < 52) e(Op.AUIPC, { rd: reg(), imm: (rng.next() & 0x000ff000) | 0 });
-    else if (k < 66) {
+    else if (k < 66 && rng.chance(0.15)) {
+      // An AMO at t = base + imm: mostly aligned scratch data; sometimes misaligned, the
+      // read-only page (a store fault), or the code page (invalidation).
+      const op = rng.pick(AMOS);
+      const size = op <= Op.AMOMAXU_W ? 4 : 8;
+      const where = rng.int(10);
+      const base = where === 7 ? R_FAULT : where === 8 ? R_CODE : R_PTR;
+      let imm = where === 8 ? rng.int(0x300) & ~7 : (rng.int(4096) - 2048) & -size;
+      if (where === 9) imm += 1 + rng.int(size - 1);
+      const t = rng.pick(FREE.filter((r) => r !== 0));
+      e(Op.ADDI, { rd: t, rs1: base, imm });
+      count++;
+      e(op, { rd: reg(), rs1: t, rs2: src() });
+    } else if (k < 66) {
       // Loads and stores: mostly scratch data (aligned or not), sometimes a fault.
       const isStore = rng.chance(0.45);
       const op = rng.pick(isStore ? STORES : LOADS);

@@ -61,7 +61,11 @@ export const MAX_REGION_INSNS = 512;
 /** Is `op` translated by translate.ts? */
 export function translatable(op: number): boolean {
   return (
-    (op >= Op.LUI && op <= Op.FENCE) || (op >= Op.MUL && op <= Op.REMUW) || (op >= Op.FLW && op <= Op.FMV_D_X)
+    (op >= Op.LUI && op <= Op.FENCE) ||
+    (op >= Op.MUL && op <= Op.REMUW) ||
+    (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) ||
+    (op >= Op.AMOSWAP_D && op <= Op.AMOMAXU_D) ||
+    (op >= Op.FLW && op <= Op.FMV_D_X)
   );
 }
 

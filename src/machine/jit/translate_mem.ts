@@ -25,7 +25,16 @@ import { F_BYTE_OFFSET, HS, JIT_SCRATCH_BYTE, TLB_MASK } from '../hart/layout.ts
 import { Op } from '../isa/op.ts';
 import type { Insn } from './region.ts';
 import { emitFpCheck, emitFpDirty } from './translate_fp.ts';
-import { LD_HELPER, P_BASE, P_LOADSET, P_STORESET, ST_HELPER, STOP, type Emitter } from './translate.ts';
+import {
+  INTERP,
+  LD_HELPER,
+  P_BASE,
+  P_LOADSET,
+  P_STORESET,
+  ST_HELPER,
+  STOP,
+  type Emitter,
+} from './translate.ts';
 import { W } from './wasm.ts';
 
 const PC_BYTE = HS.PC_LO * 4;
@@ -34,11 +43,12 @@ const PC_BYTE = HS.PC_LO * 4;
  * The TLB lookup: va = rs1 + imm; leaves in local t the entry and pushes (i32) whether the
  * access misses the fast path (tag mismatch or misaligned).
  */
-function lookup(e: Emitter, insn: Insn, set: number, size: number): void {
+function lookup(e: Emitter, insn: Insn, set: number, size: number, imm = insn.imm): void {
   const c = e.c;
   const rs1 = (insn.w >>> 15) & 31;
   e.x(rs1);
-  c.i64Const(insn.imm).op(W.I64_ADD).set(e.va);
+  if (imm !== 0) c.i64Const(imm).op(W.I64_ADD);
+  c.set(e.va);
   // t = set + ((va >>> 12) & TLB_MASK) * 16
   c.get(set).get(e.va).op(W.I32_WRAP_I64).i32Const(12).op(W.I32_SHR_U);
   c.i32Const(TLB_MASK).op(W.I32_AND).i32Const(4).op(W.I32_SHL).op(W.I32_ADD).set(e.t);
@@ -178,4 +188,67 @@ export function emitFpStore(e: Emitter, insn: Insn, idx: number): void {
     if (size === 8) c.get(P_BASE).mem(W.I32_LOAD, 2, at + 4);
     else c.i32Const(0);
   });
+}
+
+/**
+ * An AMO (swap, add, xor, and, or, min, max, minu, maxu; .w or .d) through the store TLB's fast
+ * path, as the interpreter's own fast path does (a store entry means the page is writable and
+ * readable, and holds no decoded code). Anything else (a miss, a misaligned address, a device)
+ * leaves the instruction to the interpreter. Harts of a pCPU take turns, so the read-modify-write
+ * needs no atomic operation, as in the interpreter.
+ */
+export function emitAmo(e: Emitter, insn: Insn, idx: number): void {
+  const c = e.c;
+  const op = insn.w & 511;
+  const word = op <= Op.AMOMAXU_W;
+  const kind = op - (word ? Op.AMOSWAP_W : Op.AMOSWAP_D);
+  const rd = (insn.w >>> 9) & 63;
+  const rs2 = (insn.w >>> 20) & 31;
+  lookup(e, insn, P_STORESET, word ? 4 : 8, 0);
+  e.open();
+  e.exitConst(insn.off, idx, INTERP);
+  e.close();
+  hostAddress(e);
+  // va (no longer needed as an address) holds the old value, sign-extended for .w.
+  c.get(e.t)
+    .mem(word ? W.I64_LOAD32_S : W.I64_LOAD, word ? 2 : 3, 0)
+    .set(e.va);
+  c.get(e.t);
+  amoValue(e, kind, word, rs2);
+  c.mem(word ? W.I64_STORE32 : W.I64_STORE, word ? 2 : 3, 0);
+  c.get(e.va);
+  e.setX(rd);
+}
+
+/** Pushes the value an AMO stores: old (in e.va) combined with rs2 by `kind` (0 = swap … 8 = maxu). */
+function amoValue(e: Emitter, kind: number, word: boolean, rs2: number): void {
+  const c = e.c;
+  const src = (): void => {
+    e.x(rs2);
+    // A .w min/max compares 32-bit values: sign- or zero-extend both sides alike.
+    if (word && kind >= 5) {
+      c.op(W.I32_WRAP_I64).op(kind >= 7 ? W.I64_EXTEND_I32_U : W.I64_EXTEND_I32_S);
+    }
+  };
+  const old = (): void => {
+    c.get(e.va);
+    if (word && kind >= 7) c.op(W.I32_WRAP_I64).op(W.I64_EXTEND_I32_U);
+  };
+  if (kind === 0) {
+    src();
+    return;
+  }
+  if (kind <= 4) {
+    c.get(e.va);
+    src();
+    c.op([W.I64_ADD, W.I64_XOR, W.I64_AND, W.I64_OR][kind - 1]!);
+    return;
+  }
+  // min, max, minu, maxu: select(old, src, old < src) for min, old > src for max.
+  old();
+  src();
+  old();
+  src();
+  c.op([W.I64_LT_S, W.I64_GT_S, W.I64_LT_U, W.I64_GT_U][kind - 5]!);
+  c.op(W.SELECT);
 }

@@ -152,8 +152,12 @@ const FUNCREF = 0x70;
 
 /** A growable byte buffer with the format's integer encodings. */
 export class Bytes {
-  private buf: Uint8Array<ArrayBuffer> = new Uint8Array(256);
+  private buf: Uint8Array<ArrayBuffer>;
   length = 0;
+
+  constructor(capacity = 256) {
+    this.buf = new Uint8Array(capacity);
+  }
 
   private grow(need: number): void {
     let size = this.buf.length * 2;
@@ -179,6 +183,8 @@ export class Bytes {
 
   /** Unsigned LEB128 of a non-negative integer below 2^32. */
   u32(v: number): this {
+    // Most are local indices and alignments: one byte.
+    if (v >>> 0 === v && v < 128) return this.byte(v);
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`wasm: bad u32 ${v}`);
     do {
       let b = v % 128;
@@ -199,6 +205,7 @@ export class Bytes {
   s64(lo: number, hi: number): this {
     lo |= 0;
     hi |= 0;
+    if (hi === lo >> 31 && lo >= -64 && lo < 64) return this.byte(lo & 0x7f);
     for (;;) {
       const b = lo & 0x7f;
       // Arithmetic shift of the pair right by 7.
@@ -229,7 +236,8 @@ export class Bytes {
 
 /** One function body being emitted. Methods return `this` so that sequences chain. */
 export class Code {
-  readonly out = new Bytes();
+  /** A region's body is a few KiB: start there rather than grow to it. */
+  readonly out = new Bytes(4096);
   private readonly localTypes: T[] = [];
 
   constructor(readonly paramCount: number) {}
@@ -344,7 +352,7 @@ export class Code {
 
   /** The body as the code section wants it: local declarations, instructions, final `end`. */
   finish(): Bytes {
-    const body = new Bytes();
+    const body = new Bytes(this.out.length + 16);
     // Runs of equal types compress into one declaration each.
     const runs: [number, T][] = [];
     for (const t of this.localTypes) {
