@@ -43,8 +43,8 @@ guest's domus.run status (0 after a plain poweroff).
   --seed N         the random seed for --deterministic (default 0)
   --bare           the board with M-mode firmware instead of the hypervisor
   --firmware F     (--bare) M-mode firmware (default Debian's opensbi fw_jump.bin)
-  --jit            translate hot guest code to WebAssembly
-  --no-jit         interpret every instruction (the reference; slower)
+  --jit            translate hot guest code to WebAssembly (the default)
+  --no-jit         interpret every instruction (the reference; loops run 5-20x slower)
 
 The environment variable DOMUS_JIT=off|on|force also chooses the JIT (force translates code
 the first time it runs); --jit and --no-jit take precedence over it.
