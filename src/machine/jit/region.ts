@@ -63,10 +63,14 @@ export function translatable(op: number): boolean {
   return (
     (op >= Op.LUI && op <= Op.FENCE) ||
     (op >= Op.MUL && op <= Op.REMUW) ||
-    (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) ||
-    (op >= Op.AMOSWAP_D && op <= Op.AMOMAXU_D) ||
+    isAmo(op) ||
     (op >= Op.FLW && op <= Op.FMV_D_X)
   );
+}
+
+/** An AMO other than LR/SC (.w or .d)? */
+export function isAmo(op: number): boolean {
+  return (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) || (op >= Op.AMOSWAP_D && op <= Op.AMOMAXU_D);
 }
 
 function isPause(insn: Insn): boolean {

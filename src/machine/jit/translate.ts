@@ -37,7 +37,7 @@
  */
 import { HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
-import { Next, type BasicBlock, type Insn, type Region } from './region.ts';
+import { isAmo, Next, type BasicBlock, type Insn, type Region } from './region.ts';
 import { emitFpArith, emitFpEntryState, FP_LOCALS, fpWritesX, isFpArith } from './translate_fp.ts';
 import { emitAmo, emitFpLoad, emitFpStore, emitLoad, emitStore } from './translate_mem.ts';
 import { Helper, HelperSet } from './translate_muldiv.ts';
@@ -474,25 +474,6 @@ export class Emitter {
       case Op.FLW:
       case Op.FLD:
         return emitFpLoad(this, insn, idx);
-      case Op.AMOSWAP_W:
-      case Op.AMOADD_W:
-      case Op.AMOXOR_W:
-      case Op.AMOAND_W:
-      case Op.AMOOR_W:
-      case Op.AMOMIN_W:
-      case Op.AMOMAX_W:
-      case Op.AMOMINU_W:
-      case Op.AMOMAXU_W:
-      case Op.AMOSWAP_D:
-      case Op.AMOADD_D:
-      case Op.AMOXOR_D:
-      case Op.AMOAND_D:
-      case Op.AMOOR_D:
-      case Op.AMOMIN_D:
-      case Op.AMOMAX_D:
-      case Op.AMOMINU_D:
-      case Op.AMOMAXU_D:
-        return emitAmo(this, insn, idx);
       case Op.FSW:
       case Op.FSD:
         return emitFpStore(this, insn, idx);
@@ -512,6 +493,7 @@ export class Emitter {
       case Op.BGEU:
         return this.branch(insn, W.I64_GE_U);
       default:
+        if (isAmo(op)) return emitAmo(this, insn, idx);
         throw new Error(`jit: op ${op} reached the translator but is not translatable`);
     }
   }
