@@ -9,7 +9,7 @@ if (!existsSync(bundle)) {
   process.exit(2);
 }
 // `domus run` (hosted) needs one pCPU thread. Starting it here, before the CLI's bundle loads,
-// lets the thread's own start-up run alongside the CLI's (prestartWorker in
+// lets the thread's own start-up run alongside the CLI's (see "Threads started ahead of need" in
 // src/platform/node/worker.ts; the host takes it over with takePrestarted, or it is dropped).
 const args = process.argv.slice(2);
 if (args[0] === 'run' && !args.includes('--bare') && !args.includes('--help') && !args.includes('-h')) {

@@ -108,12 +108,10 @@ export function prebuiltGuest(name: string): GuestImage {
 }
 
 function unpackGuest(kernelDir: string, initrdDir: string): GuestImage {
-  const kernelSum = checksumOf(verifiedSums(kernelDir), kernelDir, 'Image.gz');
-  const initrdSum = checksumOf(
-    initrdDir === kernelDir ? verifiedSums(kernelDir) : verifiedSums(initrdDir),
-    initrdDir,
-    'initramfs.cpio.gz',
-  );
+  const kernelSums = verifiedSums(kernelDir);
+  const kernelSum = checksumOf(kernelSums, kernelDir, 'Image.gz');
+  const initrdSums = initrdDir === kernelDir ? kernelSums : verifiedSums(initrdDir);
+  const initrdSum = checksumOf(initrdSums, initrdDir, 'initramfs.cpio.gz');
   // Keyed by the checksums just verified (the files' own, so no second hash is needed).
   const outDir = join(cacheDir(), 'guests', kernelSum.slice(0, 12) + '-' + initrdSum.slice(0, 12));
   const kernel = join(outDir, 'Image');

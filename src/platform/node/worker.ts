@@ -78,7 +78,7 @@ export function parentLink(): { data: unknown; link: WorkerLink } | undefined {
 }
 
 /**
- * In a thread started by spawnWorker or prestartWorker: `prepare` runs at once (work that needs
+ * In a thread started by spawnWorker or ahead of need (bin/domus.mjs): `prepare` runs at once (work that needs
  * no start-up data), then `start` gets the data and the link to the parent, as soon as the
  * data is there (at once for spawnWorker, with the first message for a prestarted thread).
  */
