@@ -33,7 +33,11 @@ export class DomainMemory implements GuestMemory {
     return this.mem.ramOffset + mfn * 4096 + inPage;
   }
 
-  /** Calls `f(hostOffset, chunkLength, done)` for each frame piece of [gpa, gpa+len); false if any is unmapped. */
+  /**
+   * Calls `f(hostOffset, length, done)` for each piece of [gpa, gpa+len) that is contiguous in
+   * machine memory (frames that follow each other make one piece: a domain's RAM mostly does);
+   * false if any part is unmapped.
+   */
   private chunks(gpa: number, len: number, f: (off: number, n: number, done: number) => void): boolean {
     // Check the whole range first: a failed access must not be half done.
     for (let done = 0; done < len;) {
@@ -41,11 +45,22 @@ export class DomainMemory implements GuestMemory {
       if (this.offset(gpa + done, n) < 0) return false;
       done += n;
     }
+    let runOff = 0;
+    let runLen = 0;
+    let runDone = 0;
     for (let done = 0; done < len;) {
       const n = Math.min(len - done, 4096 - ((gpa + done) % 4096));
-      f(this.offset(gpa + done, n), n, done);
+      const off = this.offset(gpa + done, n);
+      if (runLen > 0 && off === runOff + runLen) runLen += n;
+      else {
+        if (runLen > 0) f(runOff, runLen, runDone);
+        runOff = off;
+        runLen = n;
+        runDone = done;
+      }
       done += n;
     }
+    if (runLen > 0) f(runOff, runLen, runDone);
     return true;
   }
 
@@ -57,7 +72,11 @@ export class DomainMemory implements GuestMemory {
     return this.chunks(gpa, src.length, (off, n, done) => {
       this.mem.u8.set(src.subarray(done, done + n), off);
       this.code.invalidateRange(off - this.mem.ramOffset, n);
-      this.onWrite?.(Math.floor((gpa + done) / 4096));
+      const onWrite = this.onWrite;
+      if (onWrite) {
+        const last = Math.floor((gpa + done + n - 1) / 4096);
+        for (let gfn = Math.floor((gpa + done) / 4096); gfn <= last; gfn++) onWrite(gfn);
+      }
     });
   }
 

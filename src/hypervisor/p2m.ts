@@ -38,6 +38,9 @@ export class P2m {
    * translations through this P2M (the vCPUs' TLBs and G-stage caches) forgets them.
    */
   onChange: (gfn: Gfn) => void = () => {};
+  /** The leaf table leafSlot found last: gfn / 512 and its host offset. */
+  private lastLeafKey = -1;
+  private lastLeafTable = 0;
 
   constructor(
     private readonly frames: FrameAllocator,
@@ -108,16 +111,20 @@ export class P2m {
   destroy(): void {
     for (const f of this.tableFrames) this.frames.freeFrame(f);
     this.tableFrames.length = 0;
+    this.lastLeafKey = -1;
   }
 
   /** Host byte offset of gfn's leaf PTE, creating intermediate tables when `create`; -1 if absent. */
   private leafSlot(gfn: number, create: boolean): number {
+    // Leaf tables are never freed before destroy(): the last one found serves its 512 gfns
+    // (building a domain maps its RAM gfn after gfn).
+    const leafKey = Math.floor(gfn / 512);
+    if (leafKey === this.lastLeafKey) return this.lastLeafTable + (gfn & 511) * 8;
     const i32 = this.frames.mem.i32;
     // Sv39x4: VPN[2] = gfn bits 28:18 (11 bits), VPN[1] = 17:9, VPN[0] = 8:0.
     let table = this.frames.offsetOf(this.root);
-    const idx = [Math.floor(gfn / 262144) & 0x7ff, Math.floor(gfn / 512) & 511, gfn & 511];
     for (let level = 0; level < 2; level++) {
-      const slot = table + idx[level]! * 8;
+      const slot = table + (level === 0 ? Math.floor(gfn / 262144) & 0x7ff : leafKey & 511) * 8;
       const lo = i32[slot >>> 2]!;
       const hi = i32[(slot >>> 2) + 1]!;
       if (lo & PTE_V) {
@@ -133,6 +140,8 @@ export class P2m {
       i32[(slot >>> 2) + 1] = Math.floor(ppn / TWO22);
       table = this.frames.offsetOf(t);
     }
-    return table + idx[2]! * 8;
+    this.lastLeafKey = leafKey;
+    this.lastLeafTable = table;
+    return table + (gfn & 511) * 8;
   }
 }

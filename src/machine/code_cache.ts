@@ -27,7 +27,10 @@ export class CodeCache {
   invalidations = 0;
 
   constructor(readonly ramPages: number) {
-    this.pages = new Array<Int32Array | undefined>(ramPages);
+    // Filled, so that the array holds objects (HOLEY_ELEMENTS) from the start: a fresh
+    // `new Array(n)` has another map until its first store, and the interpreter, compiled
+    // against the warm-up's cache, would bail out on it.
+    this.pages = new Array<Int32Array | undefined>(ramPages).fill(undefined);
   }
 
   /** The decoded array of a RAM page, created empty on first use. */

@@ -8,6 +8,15 @@
  * recompilation of the whole interpreter — about 40 of them in a Linux boot, over a second.
  * With feedback for every case gathered up front, the first optimization is the last.
  * The program's results are checked, so the warm-up doubles as a smoke test of the hart.
+ *
+ * Feedback is not only which cases ran: a path inside a case (a taken backward branch with
+ * the JIT's countdown, an interrupt taken in hosted mode, a PAUSE with a handler, an AMO that
+ * hits the TLB or invalidates its own page, a guest-page fault) and the objects and functions
+ * the code meets (the code cache's page array, the handlers a hypervisor installs) must look
+ * as they will in the guest, or the optimized code bails out there. A recompilation of
+ * `run()` takes about 0.1 s, which the guest spends in unoptimized code: the warm-up runs in
+ * every mode a guest uses (M, S, U, and VS/VU through two stages as a hypervisor's guest),
+ * and tests/warmup_test.ts checks that a boot of the default guest causes no bailout.
  */
 import { Bus } from '../bus.ts';
 import { CodeCache } from '../code_cache.ts';
@@ -15,11 +24,15 @@ import { encode, loadImmediate } from '../isa/encode.ts';
 import { Op } from '../isa/op.ts';
 import { MachineMemory } from '../memory.ts';
 import { hostCsrWrite } from './csr.ts';
-import { Csr } from './csr_defs.ts';
+import { Csr, Irq } from './csr_defs.ts';
 import { Hart } from './hart.ts';
+import { HS } from './layout.ts';
 import { run } from './interp.ts';
 
 const RAM = 0x8000_0000;
+/** PAUSE: FENCE with pred = W, succ = 0. */
+const PAUSE = 0x0100_000f;
+const LOOP_ITERATIONS = 64;
 
 const ALU_R = [
   Op.ADD,
@@ -174,9 +187,13 @@ function program(): Uint8Array {
   p.push(0x0001);
   // 32-bit nops at odd halfwords up to past the page boundary (CODE is 0x800 before it).
   while (p.length < 1100) e(Op.ADDI, { rd: 0, rs1: 0, imm: 0 });
-  // AMOs first touch a fresh page (TLB miss, slow path), then hit.
-  for (const op of AMO_W) e(op, { rd: 11, rs1: 28, rs2: 7 });
-  for (const op of AMO_D) e(op, { rd: 11, rs1: 28, rs2: 6 });
+  // AMOs first touch a fresh page (TLB miss, slow path); a store fills the store TLB (the
+  // AMOs' slow path does not), then they hit.
+  for (let k = 0; k < 2; k++) {
+    if (k === 1) e(Op.SD, { rs1: 28, rs2: 0, imm: 8 });
+    for (const op of AMO_W) e(op, { rd: 11, rs1: 28, rs2: 7 });
+    for (const op of AMO_D) e(op, { rd: 11, rs1: 28, rs2: 6 });
+  }
   // Every load and store op: first on a fresh page (TLB miss, slow path), then a hit, then
   // misaligned (slow path again).
   const nextPage = () => {
@@ -217,6 +234,63 @@ function program(): Uint8Array {
       e(Op.ADDI, { rd: 0, rs1: 0, imm: 0 });
     }
   }
+  // Loops inside the page, one per kind of backward jump: the interpreter's taken-backward-branch
+  // path (and, with the JIT, its countdown and a loop translated mid-way). x16 = 1.
+  e(Op.ADDI, { rd: 16, rs1: 0, imm: 1 });
+  const loop = (body: () => void) => {
+    // FENCE.I is not translated: a region found from one loop's head ends here, so that the
+    // next loop starts in the interpreter too.
+    e(Op.FENCE_I);
+    e(Op.ADDI, { rd: 14, rs1: 0, imm: LOOP_ITERATIONS });
+    const top = p.length;
+    e(Op.ADDI, { rd: 14, rs1: 14, imm: -1 });
+    body();
+    return top;
+  };
+  const back = (op: Op, rs1: number, rs2: number) => loop(() => e(op, { rs1, rs2, imm: -4 }));
+  back(Op.BNE, 14, 0); // x14 != 0
+  back(Op.BLT, 0, 14); // 0 < x14
+  back(Op.BGE, 14, 16); // x14 >= 1
+  back(Op.BLTU, 0, 14);
+  back(Op.BGEU, 14, 16);
+  loop(() => {
+    e(Op.SLTU, { rd: 17, rs1: 0, rs2: 14 }); // x17 = x14 != 0
+    e(Op.BEQ, { rs1: 17, rs2: 16, imm: -8 });
+  });
+  const jalTop = loop(() => e(Op.BEQ, { rs1: 14, rs2: 0, imm: 8 }));
+  e(Op.JAL, { rd: 0, imm: -2 * (p.length - jalTop) });
+  // MMIO-like accesses where nothing is (an access fault; in VS/VU-mode a guest-page fault,
+  // the G-stage maps no 0x4000_0000), and a supervisor access to a user page (SUM).
+  e(Op.LUI, { rd: 11, imm: 0x40000000 });
+  e(Op.LW, { rd: 15, rs1: 11, imm: 0 });
+  e(Op.SW, { rs1: 11, rs2: 0, imm: 0 });
+  e(Op.SLLI, { rd: 11, rs1: 11, imm: 1 });
+  e(Op.LD, { rd: 15, rs1: 11, imm: 0x100 });
+  e(Op.SD, { rs1: 11, rs2: 15, imm: 0x100 });
+  // Through a leaf without A and D (the walk sets them; in VS-mode through the G-stage), and
+  // at an address nothing maps (a page fault; in M-mode an access fault).
+  e(Op.LUI, { rd: 11, imm: 0x60000000 });
+  e(Op.SLLI, { rd: 11, rs1: 11, imm: 1 });
+  e(Op.LD, { rd: 15, rs1: 11, imm: 0x100 });
+  e(Op.SD, { rs1: 11, rs2: 15, imm: 0x100 });
+  e(Op.ADDI, { rd: 11, rs1: 0, imm: 1 });
+  e(Op.SLLI, { rd: 11, rs1: 11, imm: 32 });
+  e(Op.LW, { rd: 15, rs1: 11, imm: 0 });
+  // A store to a read-only page (a permission fault, as copy-on-write takes).
+  e(Op.ADDI, { rd: 11, rs1: 0, imm: 5 });
+  e(Op.SLLI, { rd: 11, rs1: 11, imm: 30 });
+  e(Op.SD, { rs1: 11, rs2: 0, imm: 0 });
+  // The F/D CSRs.
+  e(Op.CSRRS, { rd: 15, rs1: 0, imm: Csr.fcsr });
+  e(Op.CSRRW, { rd: 0, rs1: 0, imm: Csr.fflags });
+  e(Op.CSRRS, { rd: 15, rs1: 0, imm: Csr.frm });
+  e(Op.CSRRW, { rd: 0, rs1: 15, imm: Csr.frm });
+  // PAUSE (the hart tells whoever set onPause) and an AMO that stores into the page being run
+  // (a cold instruction that invalidates its own page's decoded code; the value is unchanged).
+  p.push(PAUSE & 0xffff, PAUSE >>> 16);
+  e(Op.AUIPC, { rd: 11, imm: 0 });
+  e(Op.ANDI, { rd: 11, rs1: 11, imm: -4 }); // AMOs must be aligned (this code is not)
+  e(Op.AMOOR_W, { rd: 0, rs1: 11, rs2: 0 });
   e(Op.JAL, { rd: 1, imm: 8 });
   e(Op.ADDI, { rd: 0, rs1: 0, imm: 0 });
   e(Op.AUIPC, { rd: 11, imm: 0 });
@@ -277,25 +351,82 @@ function program(): Uint8Array {
 
 /** Where the program starts: 0x800 bytes before the end of a page, so that it crosses it. */
 const CODE = RAM + 0x800;
-/** Page table root and the M-mode trap handler (physical). */
+/** Page table root, the M-mode trap handler and the G-stage root (16 KiB aligned), physical. */
 const ROOT = RAM + 0x4_0000;
 const HANDLER = RAM + 0x4_2000;
+const GROOT = RAM + 0x4_4000;
+
+/**
+ * Rounds of the whole program in every mode: enough for V8 to see `run()` as hot and compile
+ * it with feedback from every mode (measured: a cold boot reached its first kernel line at
+ * 0.5 M instructions about 100 ms later than a boot after a warmed-up one).
+ */
+const ROUNDS = 2;
 
 let done = false;
 
 /**
- * Runs the warm-up once per process (later calls return at once): the program in M-mode,
- * then in S-mode at a kernel-like address through Sv39, then in U-mode. Throws if the hart
- * computes a wrong result: an interpreter bug must surface before any guest runs.
+ * Runs the warm-up once per process (later calls return at once). See runWarmUp.
  */
 export function warmUpInterpreter(): void {
   if (done) return;
   done = true;
+  runWarmUp(ROUNDS);
+}
+
+/**
+ * Makes interrupts of every level pending and enabled and lets the hart take them (the
+ * interpreter checks for them between instructions; the program itself never has one).
+ */
+function takeInterrupts(h: Hart): void {
+  hostCsrWrite(h, Csr.mideleg, BigInt(Irq.S_ALL));
+  hostCsrWrite(h, Csr.hideleg, BigInt(Irq.VS_ALL));
+  hostCsrWrite(h, Csr.mie, BigInt(Irq.ALL | Irq.VS_ALL));
+  hostCsrWrite(h, Csr.vsstatus, 2n); // SIE
+  hostCsrWrite(h, Csr.mstatus, 2n | 8n); // SIE, MIE
+  // Lowest level first (taking one moves the hart up to that level's handler). A hypervisor's
+  // vCPU takes VS-level interrupts in hosted mode (hostTraps), the others exit there.
+  hostCsrWrite(h, Csr.hvip, BigInt(Irq.VSTIP));
+  h.hostTraps = h.S[HS.VIRT] === 1;
+  h.takeInterrupt();
+  h.hostTraps = false;
+  hostCsrWrite(h, Csr.hvip, 0n);
+  h.setIrqLine(Irq.SEIP, true);
+  h.takeInterrupt();
+  h.setIrqLine(Irq.SEIP, false);
+  h.setIrqLine(Irq.MTIP, true);
+  h.takeInterrupt();
+  h.setIrqLine(Irq.MTIP, false);
+}
+
+interface Mode {
+  priv: number;
+  virt: boolean;
+  pc: bigint;
+  satp: bigint;
+}
+
+/**
+ * Runs the program `rounds` times in M-mode, in S-mode at a kernel-like address through Sv39,
+ * in U-mode, and in VS- and VU-mode through two stages (VS-stage Sv39 on G-stage Sv39x4, as a
+ * hypervisor's guest runs), on a scratch 1 MiB machine; `virtOnly`: in VS and VU-mode only.
+ * `prepare` gets the hart before the first run (the JIT's warm-up attaches itself there). Throws if the hart computes a wrong
+ * result: an interpreter bug must surface before any guest runs.
+ */
+export function runWarmUp(rounds: number, prepare?: (h: Hart) => void, virtOnly = false): void {
   const mem = new MachineMemory({ harts: 1, ramBase: RAM, ramBytes: 1 << 20 });
   const code = new CodeCache(mem.ramPages);
   const clock = { frequencyHz: 10_000_000, mtime: () => 0, wallClockNs: () => 0 };
   const h = new Hart(0, { mem, bus: new Bus(), code, clock });
-  code.onNewCodePage = (page) => h.dropStoreEntriesFor(page);
+  // Two PAUSE handlers and two new-code-page hooks in turn, from the first mode on: a guest's
+  // are other functions, and a call site that has only seen one target is compiled for that
+  // one (and bails out on the next); one that has seen two makes a generic call.
+  const pauseHandlers = [() => {}, () => {}];
+  const newCodePageHooks = [
+    (page: number) => h.dropStoreEntriesFor(page),
+    (page: number) => h.dropStoreEntriesFor(page),
+  ];
+  prepare?.(h);
   const bytes = program();
   // Trap handler (M-mode, physical): skip the trapping instruction, return.
   const handler = [
@@ -305,34 +436,61 @@ export function warmUpInterpreter(): void {
     encode(Op.MRET),
   ];
   // Sv39: VA 0xffff_ffff_8000_0000 (root[510]) and VA 0x8000_0000 with U (root[2]) both map
-  // the 1 GiB at PA 0x8000_0000; leaves have A and D set.
+  // the 1 GiB at PA 0x8000_0000, and so does VA 0xc000_0000 (root[3]) but without A and D;
+  // VA 0x1_4000_0000 (root[5]) too, read-only; VA 0x4000_0000 (root[1]) maps itself, where
+  // nothing is; the other leaves have A and D set. The G-stage maps guest-physical
+  // 0x8000_0000 to itself (a 1 GiB leaf, U set as G-stage leaves need).
   const leaf = (user: boolean) => BigInt(((RAM / 4096) << 10) | 0xcf | (user ? 0x10 : 0));
-  const modes: { priv: number; pc: bigint; satp: bigint }[] = [
-    { priv: 3, pc: BigInt(CODE), satp: 0n },
-    { priv: 1, pc: 0xffff_ffff_8000_0000n + BigInt(CODE - RAM), satp: (8n << 60n) | BigInt(ROOT / 4096) },
-    { priv: 0, pc: BigInt(CODE), satp: (8n << 60n) | BigInt(ROOT / 4096) },
+  const sv39 = (8n << 60n) | BigInt(ROOT / 4096);
+  const kernelPc = 0xffff_ffff_8000_0000n + BigInt(CODE - RAM);
+  const modes: Mode[] = [
+    { priv: 3, virt: false, pc: BigInt(CODE), satp: 0n },
+    { priv: 1, virt: false, pc: kernelPc, satp: sv39 },
+    { priv: 0, virt: false, pc: BigInt(CODE), satp: sv39 },
+    { priv: 1, virt: true, pc: kernelPc, satp: sv39 },
+    { priv: 0, virt: true, pc: BigInt(CODE), satp: sv39 },
   ];
   const dv = new DataView(mem.buffer);
-  for (const m of modes) {
-    h.reset();
-    code.clear();
-    mem.u8.fill(0, mem.ramOffset, mem.ramOffset + mem.ramBytes);
-    mem.loadBytes(CODE, bytes);
-    mem.loadBytes(HANDLER, new Uint8Array(new Int32Array(handler).buffer));
-    dv.setBigUint64(mem.ramOffsetOf(ROOT + 510 * 8), leaf(false), true);
-    dv.setBigUint64(mem.ramOffsetOf(ROOT + 2 * 8), leaf(true), true);
-    hostCsrWrite(h, Csr.mtvec, BigInt(HANDLER));
-    hostCsrWrite(h, Csr.mstatus, 0x6000n | 0x40000n | (BigInt(m.priv) << 11n)); // FS dirty, SUM, MPP
-    hostCsrWrite(h, Csr.satp, m.satp);
-    hostCsrWrite(h, Csr.pmpaddr0, (1n << 54n) - 1n);
-    hostCsrWrite(h, Csr.pmpcfg0, 0x1fn);
-    h.setPriv(m.priv);
-    h.setPc(Number(BigInt.asIntN(32, m.pc)), Number(BigInt.asIntN(32, m.pc >> 32n)));
-    run(h, bytes.length);
-    if (h.xNumber(8) !== 3 || h.xNumber(7) !== -5 || h.X[12] !== (0x9abcdef0 | 0) || h.X[13] !== 0x12345678) {
-      throw new Error(
-        `interpreter warm-up in privilege ${m.priv} computed wrong register values (emulator bug)`,
-      );
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, m] of modes.entries()) {
+      if (virtOnly && !m.virt) continue;
+      h.reset();
+      code.clear();
+      mem.u8.fill(0, mem.ramOffset, mem.ramOffset + mem.ramBytes);
+      mem.loadBytes(CODE, bytes);
+      mem.loadBytes(HANDLER, new Uint8Array(new Int32Array(handler).buffer));
+      dv.setBigUint64(mem.ramOffsetOf(ROOT + 510 * 8), leaf(false), true);
+      dv.setBigUint64(mem.ramOffsetOf(ROOT + 2 * 8), leaf(true), true);
+      dv.setBigUint64(mem.ramOffsetOf(ROOT + 1 * 8), BigInt(((0x4000_0000 / 4096) << 10) | 0xdf), true);
+      dv.setBigUint64(mem.ramOffsetOf(ROOT + 3 * 8), BigInt(((RAM / 4096) << 10) | 0x1f), true);
+      dv.setBigUint64(mem.ramOffsetOf(ROOT + 5 * 8), BigInt(((RAM / 4096) << 10) | 0x5b), true);
+      dv.setBigUint64(mem.ramOffsetOf(GROOT + 2 * 8), leaf(true), true);
+      hostCsrWrite(h, Csr.mtvec, BigInt(HANDLER));
+      hostCsrWrite(h, Csr.mstatus, 0x6000n | 0x40000n | (BigInt(m.priv) << 11n)); // FS dirty, SUM, MPP
+      hostCsrWrite(h, Csr.pmpaddr0, (1n << 54n) - 1n);
+      hostCsrWrite(h, Csr.pmpcfg0, 0x1fn);
+      if (m.virt) {
+        hostCsrWrite(h, Csr.hgatp, (8n << 60n) | BigInt(GROOT / 4096));
+        hostCsrWrite(h, Csr.vsatp, m.satp);
+        hostCsrWrite(h, Csr.vsstatus, 0x6000n | 0x40000n); // FS dirty, SUM
+        h.S[HS.VIRT] = 1;
+      } else hostCsrWrite(h, Csr.satp, m.satp);
+      h.setPriv(m.priv);
+      h.setPc(Number(BigInt.asIntN(32, m.pc)), Number(BigInt.asIntN(32, m.pc >> 32n)));
+      h.onPause = pauseHandlers[i & 1]!;
+      code.onNewCodePage = newCodePageHooks[i & 1]!;
+      run(h, bytes.length + 4 * LOOP_ITERATIONS);
+      if (
+        h.xNumber(8) !== 3 ||
+        h.xNumber(7) !== -5 ||
+        h.X[12] !== (0x9abcdef0 | 0) ||
+        h.X[13] !== 0x12345678
+      ) {
+        throw new Error(
+          `interpreter warm-up in ${m.virt ? 'V' : ''}${'USHM'[m.priv]}-mode computed wrong register values (emulator bug)`,
+        );
+      }
+      takeInterrupts(h);
     }
   }
 }

@@ -195,7 +195,7 @@ export class Jit {
   ) {
     this.threshold = opts.mode === 'force' ? 0 : Math.min(MAX_THRESHOLD, Math.max(0, opts.threshold ?? 1000));
     this.maxRegions = Math.max(1, opts.maxRegions ?? 8192);
-    this.pages = new Array<JitPage | undefined>(code.ramPages);
+    this.pages = new Array<JitPage | undefined>(code.ramPages).fill(undefined); // see CodeCache.pages
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
     this.dispatch = compileDispatcher(mem.memory, this.table);
     code.onInvalidatePage = (ramPage) => this.dropPage(ramPage, true);
