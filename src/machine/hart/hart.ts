@@ -25,6 +25,7 @@ import {
   HC,
   GCACHE_ENTRIES,
   HS,
+  TLB_END_BYTE,
   TLB_ENTRIES,
   TLB_ENTRY_I32,
   TLB_MODES,
@@ -113,12 +114,18 @@ export class Hart {
    */
   faultHtinst = 0;
   /**
-   * TLB entries (int32 indices into S) that were filled from superpage translations: an
-   * address-specific SFENCE.VMA invalidates them all, since any of them may be covered by the
-   * leaf being fenced. On overflow, such an SFENCE flushes everything.
+   * TLB entries (int32 indices into S) that were filled from superpage translations, and the
+   * level of each one's leaf (1: 2 MiB, 2: 1 GiB, 3: 512 GiB): an address-specific SFENCE.VMA
+   * invalidates those whose superpage contains the fenced address (they come from the leaf
+   * being fenced) and keeps the others. On overflow, such an SFENCE flushes everything.
    */
   readonly superEntries = new Int32Array(4096);
   superCount = 0;
+  /**
+   * By TLB entry (int32 index / 4): 0 when it is not in superEntries, else the largest leaf
+   * level it was filled from since it was listed (so that no entry is listed twice).
+   */
+  private readonly superLevel = new Uint8Array(TLB_END_BYTE / 16);
   /**
    * G-stage translation cache: for each permission kind (R, W, X) GCACHE_ENTRIES pairs of
    * [gfn, machine page], direct-mapped. It serves the G-stage walks of TLB misses (VS-stage
@@ -293,6 +300,7 @@ export class Hart {
       }
     }
     this.superCount = 0;
+    this.superLevel.fill(0);
   }
 
   /** Invalidates the entries for one virtual page in every translated set (SFENCE.VMA rs1). */
@@ -311,9 +319,29 @@ export class Hart {
         if (S[i] === tag && S[i + 1] === vaHi) S[i] = 1;
       }
     }
+    // Entries from a superpage that contains va came from the fenced leaf: drop them. Keep
+    // the others listed (and still valid).
     const sup = this.superEntries;
-    for (let k = 0; k < this.superCount; k++) S[sup[k]!] = 1;
-    this.superCount = 0;
+    const levels = this.superLevel;
+    let kept = 0;
+    for (let k = 0; k < this.superCount; k++) {
+      const i = sup[k]!;
+      const level = levels[i >>> 2]!;
+      const tagLo = S[i]!;
+      const shift = 12 + 9 * level;
+      const inside =
+        shift < 32
+          ? S[i + 1] === vaHi && (tagLo ^ vaLo) >>> shift === 0
+          : (S[i + 1]! ^ vaHi) >>> (shift - 32) === 0;
+      if ((tagLo & 0xfff) !== 0 || inside) {
+        // Invalid already, or fenced.
+        if (inside) S[i] = 1;
+        levels[i >>> 2] = 0;
+        continue;
+      }
+      sup[kept++] = i;
+    }
+    this.superCount = kept;
   }
 
   /** Forgets cached G-stage translations (and, since they depend on them, the guest TLB entries). */
@@ -322,10 +350,19 @@ export class Hart {
     this.flushTlb(false);
   }
 
-  /** Records a TLB entry filled from a superpage (see superEntries). */
-  noteSuperEntry(i: number): void {
+  /** Records a TLB entry filled from a superpage leaf of `level` (see superEntries). */
+  noteSuperEntry(i: number, level: number): void {
+    const listed = this.superLevel[i >>> 2]!;
+    if (listed !== 0) {
+      // Listed already (since refilled): the larger span is the safe one to compare against.
+      if (listed < level) this.superLevel[i >>> 2] = level;
+      return;
+    }
     const n = this.superCount;
-    if (n < this.superEntries.length) this.superEntries[n] = i;
+    if (n < this.superEntries.length) {
+      this.superEntries[n] = i;
+      this.superLevel[i >>> 2] = level;
+    }
     this.superCount = n + 1;
   }
 

@@ -149,8 +149,8 @@ function pmpCheck(h: Hart, pa: number, size: number, perm: number, priv: Priv): 
 
 // ---- translation -----------------------------------------------------------------------------
 
-/** Whether the last successful translation came from a superpage (first stage). */
-let leafIsSuperpage = false;
+/** Level of the last successful translation's first-stage leaf (0: a 4 KiB page, else a superpage). */
+let leafLevel = 0;
 
 function guestPageFault(kind: TlbKind): Cause {
   return kind === TlbKind.FETCH
@@ -345,7 +345,7 @@ export function translate(
 ): boolean {
   const S = h.S;
   const perm = hlvx ? 4 : kind === TlbKind.FETCH ? 4 : kind === TlbKind.LOAD ? 1 : 2;
-  leafIsSuperpage = false;
+  leafLevel = 0;
   if (priv === Priv.M) virt = false;
   const satpHi = virt ? S[I_VSATP + 1]! : S[I_SATP + 1]!;
   const mode = priv === Priv.M ? 0 : satpHi >>> 28;
@@ -461,7 +461,7 @@ export function translate(
     }
     const vaPage = (vaLo >>> 12) + (vaHi & 0x7f) * 1048576; // VA bits 12..38 as a page number
     const pagePpn = level === 0 ? ppn : ppn + (vaPage % lowSpan);
-    leafIsSuperpage = level > 0;
+    leafLevel = level;
     if (virt) {
       gFault.htinst = kind === TlbKind.FETCH ? 0 : h.faultHtinst;
       const spaPage = gStage(h, pagePpn, vaLo & 0xfff, perm, priv, size);
@@ -490,7 +490,7 @@ function fillTlb(h: Hart, set: number, vaLo: number, vaHi: number, hostOff: numb
   S[i] = vaLo & ~0xfff;
   S[i + 1] = vaHi;
   S[i + 2] = (hostOff - (hostOff % PAGE_SIZE)) | 0;
-  if (leafIsSuperpage) h.noteSuperEntry(i);
+  if (leafLevel > 0) h.noteSuperEntry(i, leafLevel);
 }
 
 // ---- slow paths --------------------------------------------------------------------------
