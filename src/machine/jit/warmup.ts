@@ -1,13 +1,15 @@
 /**
  * JIT warm-up: the interpreter's warm-up program (hart/warmup.ts) once more with a Jit
- * attached, first translating every entry at once ('force': the emitter meets every kind of
- * instruction, V8 compiles and runs wasm for the first time), then counting as a guest does
- * ('on' with a low threshold: the interpreter's countdown, a loop translated mid-way).
+ * attached, counting as a guest's does ('on' with a low threshold), in VS- and VU-mode where
+ * hosted guests run: the interpreter's countdowns at taken backward branches, `enter`, a few
+ * loops translated mid-way and run through the dispatcher.
  *
- * Why: like the interpreter, the JIT's own JavaScript (region discovery, the emitter, `enter`)
- * is compiled by V8 from the feedback it has seen, and bails out on paths it has not. Without
- * this, a boot's first translations ran through unoptimized code and each new path cost a
- * recompilation.
+ * Why: the interpreter's JIT paths are part of `run()`, which V8 compiles from the feedback it
+ * has seen; without them, a boot's first translated loop made the optimized interpreter bail
+ * out (and recompile, about 0.1 s). Translating the whole program at once ('force') warmed the
+ * emitter too, but cost about 50 ms on the way to the guest's first instruction and measured
+ * slower to DOMUS-GUEST-READY (medians of 10 alternating boots, 1.49 s against 1.41 s): the
+ * emitter's own bail-outs are small functions, recompiled in a few milliseconds.
  */
 import { runWarmUp } from '../hart/warmup.ts';
 import { attachJitToHart } from './jit.ts';
@@ -18,8 +20,5 @@ let done = false;
 export function warmUpJit(): void {
   if (done) return;
   done = true;
-  // In VS- and VU-mode only, where hosted guests run (about 20 ms instead of 75 on a cold
-  // start; the interpreter's own warm-up covers the other modes).
-  runWarmUp(1, (h) => attachJitToHart(h, 'force'), true);
   runWarmUp(1, (h) => attachJitToHart(h, 'on', { threshold: 4 }), true);
 }
