@@ -726,6 +726,9 @@ export function amoOffset(h: Hart, vaLo: number, vaHi: number, size: number, isL
   if (!isLoad) {
     h.code.invalidatePage((off - h.mem.ramOffset) >>> 12);
   }
+  // As a load or store would: the next AMO on this page takes the fast path (the
+  // interpreter's and translated code's), instead of this walk.
+  fillTlb(h, isLoad ? h.loadSet : h.storeSet, vaLo, vaHi, off);
   return off;
 }
 

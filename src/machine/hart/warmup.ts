@@ -189,10 +189,13 @@ function program(): Uint8Array {
   while (p.length < 1100) e(Op.ADDI, { rd: 0, rs1: 0, imm: 0 });
   // AMOs first touch a fresh page (TLB miss, slow path); a store fills the store TLB (the
   // AMOs' slow path does not), then they hit.
+  // The .d ones start on the page before (x30, unused): each size's slow path runs once.
+  e(Op.LUI, { rd: 30, imm: 0x1000 });
+  e(Op.SUB, { rd: 30, rs1: 28, rs2: 30 });
   for (let k = 0; k < 2; k++) {
-    if (k === 1) e(Op.SD, { rs1: 28, rs2: 0, imm: 8 });
+    if (k === 1) e(Op.SD, { rs1: 30, rs2: 0, imm: 8 });
     for (const op of AMO_W) e(op, { rd: 11, rs1: 28, rs2: 7 });
-    for (const op of AMO_D) e(op, { rd: 11, rs1: 28, rs2: 6 });
+    for (const op of AMO_D) e(op, { rd: 11, rs1: 30, rs2: 6 });
   }
   // Every load and store op: first on a fresh page (TLB miss, slow path), then a hit, then
   // misaligned (slow path again).

@@ -173,7 +173,13 @@ export function generate(rng: Rng, length: number, fp = false): Program {
 
   const one = (): void => {
     const k = rng.int(fp ? 130 : 100);
-    if (k >= 100) oneFp();
+    if (rng.chance(0.02)) {
+      // sstatus (translated through the JIT's CSR helper): read, interrupts off and on, and
+      // whole writes of a random register (FS, SUM, MXR… change: translated code must stop).
+      const op = rng.pick([Op.CSRRS, Op.CSRRCI, Op.CSRRSI, Op.CSRRW, Op.CSRRC]);
+      const rs1 = op === Op.CSRRS ? 0 : op === Op.CSRRCI || op === Op.CSRRSI ? 2 : src();
+      e(op, { rd: reg(), rs1, imm: Csr.sstatus });
+    } else if (k >= 100) oneFp();
     else if (k < 30) e(rng.pick(ALU_R), { rd: reg(), rs1: src(), rs2: src() });
     else if (k < 42) e(rng.pick(ALU_I), { rd: reg(), rs1: src(), imm: rng.pick(IMMS) });
     else if (k < 46) e(rng.pick(SHIFT_I), { rd: reg(), rs1: src(), imm: rng.int(64) });

@@ -5,14 +5,16 @@
  * exactly as the interpreter would, and written back) and cuts what it finds into basic blocks.
  *
  * Contract: a region never leaves its page. Every instruction in it is one `translatable()`
- * accepts; an instruction the JIT does not translate (CSR, system, A, H, illegal, a 32-bit
- * instruction straddling the page end) is not part of the region but an *interpreter exit*:
+ * or isTranslatedCsr accepts; an instruction the JIT does not translate (other CSRs, system,
+ * LR/SC, H, illegal, a 32-bit instruction straddling the page end) is not part of the region
+ * but an *interpreter exit*:
  * translated code stops before it and lets the interpreter run it. A block ends at a branch or
  * jump, before the next leader, or where the code runs into an interpreter exit, the page end
  * or the size limit. This module reads guest memory (through the decoded array) but does not
  * care about privilege, translation regime or which hart runs the code: none of that changes
  * what the instructions are.
  */
+import { Csr } from '../hart/csr_defs.ts';
 import { decode16, decode32, decoded, FENCE_PAUSE } from '../isa/decode.ts';
 import { Op } from '../isa/op.ts';
 
@@ -66,6 +68,15 @@ export function translatable(op: number): boolean {
     isAmo(op) ||
     (op >= Op.FLW && op <= Op.FMV_D_X)
   );
+}
+
+/**
+ * Is this a CSR instruction the translator handles (through the env.csr helper)? Accesses to
+ * sstatus only: Linux turns interrupts off and on with them all the time (a boot ran 70 k of
+ * them, each a return to the interpreter while they were not translated).
+ */
+export function isTranslatedCsr(op: number, csr: number): boolean {
+  return op >= Op.CSRRW && op <= Op.CSRRCI && csr === Csr.sstatus;
 }
 
 /** An AMO other than LR/SC (.w or .d)? */
@@ -131,7 +142,11 @@ export function discoverRegion(
       if (insns.size >= MAX_REGION_INSNS) break;
       const insn = insnAt(page, u16, pageHostOff, off);
       // PAUSE is left to the interpreter, which tells the hypervisor (Hart.onPause).
-      if (insn === undefined || !translatable(insn.w & 511) || isPause(insn)) {
+      if (
+        insn === undefined ||
+        !(translatable(insn.w & 511) || isTranslatedCsr(insn.w & 511, insn.imm)) ||
+        isPause(insn)
+      ) {
         interpExits.add(off);
         break;
       }
