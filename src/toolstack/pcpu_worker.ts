@@ -9,10 +9,15 @@ import { startThread } from '../platform/node/worker.ts';
 import { PcpuServer } from './pcpu.ts';
 import type { PcpuInit } from './pcpu_protocol.ts';
 
-/** The JIT's warm-up first: it runs the interpreter too, with a Jit attached. */
+/**
+ * The JIT's warm-up first: it runs the interpreter too, with a Jit attached. Then the host's
+ * random source, whose first use loads Node's Web Crypto (about 8 ms, else spent building the
+ * first domain: its rng-seed).
+ */
 function warmUp(): void {
   warmUpJit();
   warmUpInterpreter();
+  globalThis.crypto.getRandomValues(new Uint8Array(8));
 }
 
 startThread(warmUp, (data, link) => new PcpuServer(link, data as PcpuInit));
