@@ -22,7 +22,8 @@
  *
  * x registers live in wasm locals inside a region: every register the region uses is loaded
  * on entry, and every register it writes is stored back at each exit (and before calls that
- * read registers from memory). The current pc's page is read once on entry: a region is all
+ * read registers from memory). So do the f registers (f64 locals, bit-exact through
+ * reinterpret) in a region with an F/D instruction: all 32 are loaded on entry. The current pc's page is read once on entry: a region is all
  * in one page, so every pc in it is that page's virtual base plus a constant, and the same
  * translation serves every virtual mapping of the physical page.
  *
@@ -36,10 +37,17 @@
  * blocks of the same region stay in wasm; each block first checks that its whole length fits
  * in the remaining budget.
  */
-import { HS } from '../hart/layout.ts';
+import { F_BYTE_OFFSET, HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
 import { isAmo, Next, type BasicBlock, type Insn, type Region } from './region.ts';
-import { emitFpArith, emitFpEntryState, FP_LOCALS, fpWritesX, isFpArith } from './translate_fp.ts';
+import {
+  emitFpArith,
+  emitFpEntryState,
+  FP_LOCALS,
+  fpWritesX,
+  isFpArith,
+  isFpLoadStore,
+} from './translate_fp.ts';
 import { emitAmo, emitFpLoad, emitFpStore, emitLoad, emitStore } from './translate_mem.ts';
 import { Helper, HelperSet } from './translate_muldiv.ts';
 import { Code, ModuleBuilder, T, W } from './wasm.ts';
@@ -123,6 +131,12 @@ export class Emitter {
   private readonly xl: number[] = new Array<number>(32).fill(-1);
   /** Registers the region writes (stored back at every exit). */
   private readonly written: number[] = [];
+  /**
+   * f64 local holding f register r (all 32 when the region has an F/D instruction, else -1),
+   * and the f registers the region writes (stored back at every exit and before helper calls).
+   */
+  private readonly fl: number[] = new Array<number>(32).fill(-1);
+  private readonly fWritten: number[] = [];
   /** Nesting of structured blocks between the current code and its dispatch case. */
   private depth = 0;
   /** Index of the block being emitted, its length. */
@@ -162,6 +176,22 @@ export class Emitter {
       if (used[r]) this.xl[r] = code.local(T.I64);
       if (wr[r]) this.written.push(r);
     }
+    let hasFp = false;
+    const fWr = new Uint8Array(32);
+    for (const b of region.blocks) {
+      for (const insn of b.insns) {
+        const op = insn.w & 511;
+        if (!isFpArith(op) && !isFpLoadStore(op)) continue;
+        hasFp = true;
+        if ((isFpArith(op) && !fpWritesX(op)) || op === Op.FLW || op === Op.FLD) fWr[(insn.w >>> 9) & 31] = 1;
+      }
+    }
+    if (hasFp) {
+      for (let r = 0; r < 32; r++) {
+        this.fl[r] = code.local(T.F64);
+        if (fWr[r]) this.fWritten.push(r);
+      }
+    }
   }
 
   emit(): void {
@@ -173,6 +203,12 @@ export class Emitter {
         c.get(P_BASE)
           .mem(W.I64_LOAD, 3, r * 8)
           .set(this.xl[r]!);
+    }
+    for (let r = 0; r < 32; r++) {
+      if (this.fl[r]! >= 0)
+        c.get(P_BASE)
+          .mem(W.F64_LOAD, 3, F_BYTE_OFFSET + r * 8)
+          .set(this.fl[r]!);
     }
     c.get(P_BASE).mem(W.I64_LOAD, 3, PC_BYTE).i64ConstHalves(-4096, -1).op(W.I64_AND).set(this.vpage);
     if (this.region.blocks.some((b) => b.insns.some((i) => isFpArith(i.w & 511)))) emitFpEntryState(this);
@@ -244,13 +280,44 @@ export class Emitter {
     this.c.i32Const(i).set(this.bb).br(this.loopDepth());
   }
 
-  /** Stores the registers the region writes back into the state block. */
+  /** Stores the registers (x and f) the region writes back into the state block. */
   flush(): void {
     for (const r of this.written)
       this.c
         .get(P_BASE)
         .get(this.xl[r]!)
         .mem(W.I64_STORE, 3, r * 8);
+    for (const r of this.fWritten)
+      this.c
+        .get(P_BASE)
+        .get(this.fl[r]!)
+        .mem(W.F64_STORE, 3, F_BYTE_OFFSET + r * 8);
+  }
+
+  /** f register r as a double, or as its raw bits (i64), on the stack. */
+  f64(r: number): void {
+    this.c.get(this.fl[r]!);
+  }
+
+  fBits(r: number): void {
+    this.c.get(this.fl[r]!).op(W.I64_REINTERPRET_F64);
+  }
+
+  /** Writes the double, or the raw bits (i64), on the stack to f register r. */
+  setF64(r: number): void {
+    this.c.set(this.fl[r]!);
+  }
+
+  setFBits(r: number): void {
+    this.c.op(W.F64_REINTERPRET_I64).set(this.fl[r]!);
+  }
+
+  /** Reloads f register r's local from the state block (after a helper wrote it there). */
+  reloadF(r: number): void {
+    this.c
+      .get(P_BASE)
+      .mem(W.F64_LOAD, 3, F_BYTE_OFFSET + r * 8)
+      .set(this.fl[r]!);
   }
 
   /**

@@ -17,7 +17,7 @@
  * leaves it to the interpreter. f registers, fflags and mstatus.FS live in the state block.
  */
 import { Mstatus } from '../hart/csr_defs.ts';
-import { CsrSlot, csrIndex, F_BYTE_OFFSET, HS } from '../hart/layout.ts';
+import { CsrSlot, csrIndex, HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
 import type { Insn } from './region.ts';
 import { FP_HELPER, P_BASE, type Emitter } from './translate.ts';
@@ -128,13 +128,13 @@ export function emitFpArith(e: Emitter, insn: Insn, idx: number): void {
   emitFpCall(e, insn, idx);
 }
 
-/** f register r as raw bits (i64) / as a double. */
+/** f register r as raw bits (i64) / as a double (the region's locals, translate.ts). */
 function fBits(e: Emitter, r: number): void {
-  e.c.get(P_BASE).mem(W.I64_LOAD, 3, F_BYTE_OFFSET + r * 8);
+  e.fBits(r);
 }
 
 function fF64(e: Emitter, r: number): void {
-  e.c.get(P_BASE).mem(W.F64_LOAD, 3, F_BYTE_OFFSET + r * 8);
+  e.f64(r);
 }
 
 /** Sets FS to Dirty once per call (fpDirty), after the first native FP instruction. */
@@ -234,18 +234,16 @@ function fpNative(e: Emitter, insn: Insn): boolean {
       fBits(e, rs1);
       e.setX(rd);
     } else if (op === Op.FMV_D_X) {
-      c.get(P_BASE);
       e.x(rs1);
-      c.mem(W.I64_STORE, 3, F_BYTE_OFFSET + fd * 8);
+      e.setFBits(fd);
     } else {
-      c.get(P_BASE);
       fBits(e, rs1);
       if (op === Op.FSGNJ_D || op === Op.FSGNJN_D) c.i64ConstHalves(-1, 0x7fffffff).op(W.I64_AND);
       fBits(e, rs2);
       if (op === Op.FSGNJN_D) c.i64Const(-1).op(W.I64_XOR);
       c.i64ConstHalves(SIGN_LO, SIGN_HI).op(W.I64_AND);
       c.op(op === Op.FSGNJX_D ? W.I64_XOR : W.I64_OR);
-      c.mem(W.I64_STORE, 3, F_BYTE_OFFSET + fd * 8);
+      e.setFBits(fd);
     }
     fpDirtyOnce(e);
     e.close();
@@ -298,9 +296,8 @@ function fpNative(e: Emitter, insn: Insn): boolean {
   }
   orFlags(e);
   c.end();
-  c.get(P_BASE)
-    .get(r)
-    .mem(W.F64_STORE, 3, F_BYTE_OFFSET + fd * 8);
+  c.get(r);
+  e.setF64(fd);
   fpDirtyOnce(e);
   e.close();
   e.close();
@@ -378,9 +375,8 @@ function fmaNative(e: Emitter, insn: Insn): void {
   e.open();
   emitFpCall(e, insn, -1);
   c.else();
-  c.get(P_BASE)
-    .get(a)
-    .mem(W.F64_STORE, 3, F_BYTE_OFFSET + fd * 8);
+  c.get(a);
+  e.setF64(fd);
   fpDirtyOnce(e);
   e.close();
   e.close();
@@ -408,5 +404,7 @@ export function emitFpCall(e: Emitter, insn: Insn, idx: number): void {
   e.exitConst(insn.off, idx, 1);
   e.close();
   const rd = (insn.w >>> 9) & 63;
-  if (fpWritesX(op) && rd > 0 && rd < 32) e.reloadX(rd);
+  if (fpWritesX(op)) {
+    if (rd > 0 && rd < 32) e.reloadX(rd);
+  } else e.reloadF(rd & 31);
 }

@@ -21,7 +21,7 @@
  * Stores never reach a page that holds decoded code through the fast path: store TLB entries
  * never map such pages (code_cache.ts), so translated code cannot overwrite itself unseen.
  */
-import { F_BYTE_OFFSET, HS, JIT_SCRATCH_BYTE, TLB_MASK } from '../hart/layout.ts';
+import { HS, JIT_SCRATCH_BYTE, TLB_MASK } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
 import type { Insn } from './region.ts';
 import { emitFpCheck, emitFpDirty } from './translate_fp.ts';
@@ -162,31 +162,27 @@ export function emitFpLoad(e: Emitter, insn: Insn, idx: number): void {
   emitFpCheck(e, insn, idx);
   loadAddress(e, insn, idx, size);
   emitFpDirty(e);
-  const at = F_BYTE_OFFSET + fd * 8;
-  if (size === 8) {
-    c.get(P_BASE).get(e.t).mem(W.I64_LOAD, 3, 0).mem(W.I64_STORE, 3, at);
-  } else {
-    c.get(P_BASE).get(e.t).mem(W.I32_LOAD, 2, 0).mem(W.I32_STORE, 2, at);
-    c.get(P_BASE)
-      .i32Const(-1)
-      .mem(W.I32_STORE, 2, at + 4); // NaN-box
-  }
+  if (size === 8) c.get(e.t).mem(W.I64_LOAD, 3, 0);
+  else c.get(e.t).mem(W.I64_LOAD32_U, 2, 0).i64ConstHalves(0, -1).op(W.I64_OR); // NaN-boxed
+  e.setFBits(fd);
 }
 
 export function emitFpStore(e: Emitter, insn: Insn, idx: number): void {
   const c = e.c;
   const size = (insn.w & 511) === Op.FSD ? 8 : 4;
   const fs2 = (insn.w >>> 20) & 31;
-  const at = F_BYTE_OFFSET + fs2 * 8;
   emitFpCheck(e, insn, idx);
   storeAt(e, insn, idx, size, size === 8 ? W.I64_STORE : W.I32_STORE, size === 8 ? 3 : 2, (halves) => {
+    e.fBits(fs2);
     if (!halves) {
-      c.get(P_BASE).mem(size === 8 ? W.I64_LOAD : W.I32_LOAD, size === 8 ? 3 : 2, at);
+      if (size === 4) c.op(W.I32_WRAP_I64);
       return;
     }
-    c.get(P_BASE).mem(W.I32_LOAD, 2, at);
-    if (size === 8) c.get(P_BASE).mem(W.I32_LOAD, 2, at + 4);
-    else c.i32Const(0);
+    c.op(W.I32_WRAP_I64);
+    if (size === 8) {
+      e.fBits(fs2);
+      c.i64Const(32).op(W.I64_SHR_U).op(W.I32_WRAP_I64);
+    } else c.i32Const(0);
   });
 }
 
