@@ -118,7 +118,8 @@ export class Emitter {
   readonly t: number;
   /**
    * FP state known at region entry: bit 0 = F/D enabled (mstatus.FS, and vsstatus.FS in V
-   * mode), bit 1 = frm is RNE; bit 2 = FS already set to Dirty by this call. Translated code
+   * mode), bit 1 = frm is RNE; bit 2 = FS already set to Dirty by this call; bit 3 = fflags.NX
+   * is set (translate_fp.ts, NX_KNOWN). Translated code
    * changes neither FS to Off nor frm, so bits 0 and 1 hold for the whole call.
    */
   readonly fpState: number;

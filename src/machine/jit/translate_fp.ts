@@ -31,6 +31,12 @@ const FRM_BYTE = HS.FRM * 4;
 /** fflags NX (inexact). */
 const NX = 1;
 /**
+ * Emitter.fpState bit 3: NX is known to be set in fflags. Nothing translated clears fflags
+ * (its CSRs are not translated), so once set it holds for the call; the FP helper may set NX
+ * without this bit knowing, which only costs an exactness test that was not needed.
+ */
+const NX_KNOWN = 8;
+/**
  * Biased exponents of the operands and results that native double arithmetic handles: far
  * from overflow, underflow and subnormals, so that the only possible flag is inexact and the
  * exact error terms below (Dekker's product, Knuth's sum) are representable.
@@ -92,7 +98,8 @@ export function emitFpEntryState(e: Emitter): void {
   c.get(P_BASE).mem(W.I32_LOAD, 2, VSSTATUS_BYTE).i32Const(FS).op(W.I32_AND).op(W.I32_EQZ);
   c.op(W.I32_AND).op(W.I32_EQZ).op(W.I32_AND);
   c.get(P_BASE).mem(W.I32_LOAD, 2, FRM_BYTE).op(W.I32_EQZ).i32Const(1).op(W.I32_SHL).op(W.I32_OR);
-  c.set(e.fpState);
+  c.get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).i32Const(NX).op(W.I32_AND).i32Const(3).op(W.I32_SHL);
+  c.op(W.I32_OR).set(e.fpState);
 }
 
 /** Exits to the interpreter before the instruction when FP is off (it raises illegal). */
@@ -273,7 +280,7 @@ function fpNative(e: Emitter, insn: Insn): boolean {
   emitFpCall(e, insn, -1);
   c.else();
   // inexact? Only worth knowing while NX is clear (it is sticky).
-  c.get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).i32Const(NX).op(W.I32_AND).op(W.I32_EQZ);
+  c.get(e.fpState).i32Const(NX_KNOWN).op(W.I32_AND).op(W.I32_EQZ);
   c.if();
   switch (op) {
     case Op.FADD_D:
@@ -343,7 +350,7 @@ function fmaNative(e: Emitter, insn: Insn): void {
   c.op(W.I32_AND);
   inRange(e, z);
   c.op(W.I32_AND);
-  c.get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).i32Const(NX).op(W.I32_AND).op(W.I32_AND);
+  c.get(e.fpState).i32Const(3).op(W.I32_SHR_U).i32Const(1).op(W.I32_AND).op(W.I32_AND); // NX_KNOWN
   // uh + ul = a·b exactly.
   c.get(a).get(b).op(W.F64_MUL).set(uh);
   productError(e, a, b, uh, [ah, al, bh, bl]);
@@ -388,6 +395,7 @@ function orFlags(e: Emitter): void {
   c.i32Const(NX).op(W.I32_MUL).set(e.t);
   c.get(P_BASE).get(P_BASE).mem(W.I32_LOAD, 2, FFLAGS_BYTE).get(e.t).op(W.I32_OR);
   c.mem(W.I32_STORE, 2, FFLAGS_BYTE);
+  c.get(e.fpState).get(e.t).i32Const(3).op(W.I32_SHL).op(W.I32_OR).set(e.fpState);
 }
 
 /**
