@@ -262,27 +262,26 @@ function program(): Uint8Array {
   });
   const jalTop = loop(() => e(Op.BEQ, { rs1: 14, rs2: 0, imm: 8 }));
   e(Op.JAL, { rd: 0, imm: -2 * (p.length - jalTop) });
-  // MMIO-like accesses where nothing is (an access fault; in VS/VU-mode a guest-page fault,
-  // the G-stage maps no 0x4000_0000), and a supervisor access to a user page (SUM).
-  e(Op.LUI, { rd: 11, imm: 0x40000000 });
-  e(Op.LW, { rd: 15, rs1: 11, imm: 0 });
-  e(Op.SW, { rs1: 11, rs2: 0, imm: 0 });
-  e(Op.SLLI, { rd: 11, rs1: 11, imm: 1 });
-  e(Op.LD, { rd: 15, rs1: 11, imm: 0x100 });
-  e(Op.SD, { rs1: 11, rs2: 15, imm: 0x100 });
-  // Through a leaf without A and D (the walk sets them; in VS-mode through the G-stage), and
-  // at an address nothing maps (a page fault; in M-mode an access fault).
-  e(Op.LUI, { rd: 11, imm: 0x60000000 });
-  e(Op.SLLI, { rd: 11, rs1: 11, imm: 1 });
-  e(Op.LD, { rd: 15, rs1: 11, imm: 0x100 });
-  e(Op.SD, { rs1: 11, rs2: 15, imm: 0x100 });
-  e(Op.ADDI, { rd: 11, rs1: 0, imm: 1 });
-  e(Op.SLLI, { rd: 11, rs1: 11, imm: 32 });
-  e(Op.LW, { rd: 15, rs1: 11, imm: 0 });
-  // A store to a read-only page (a permission fault, as copy-on-write takes).
-  e(Op.ADDI, { rd: 11, rs1: 0, imm: 5 });
-  e(Op.SLLI, { rd: 11, rs1: 11, imm: 30 });
-  e(Op.SD, { rs1: 11, rs2: 0, imm: 0 });
+  // Loads and stores at fixed addresses (x11), each a different kind of translation:
+  // - 0x4000_0000, where nothing is: an access fault (in VS/VU-mode a guest-page fault, the
+  //   G-stage maps nothing there);
+  // - 0x8000_0100 through a user leaf: in S-mode a supervisor access to a user page (SUM);
+  // - 0xc000_0100 through a leaf without A and D: the walk sets them (in VS-mode through the
+  //   G-stage);
+  // - 0x1_0000_0000, which nothing maps: a page fault (in M-mode an access fault);
+  // - 0x1_4000_0000 through a read-only leaf: a store's permission fault, as copy-on-write takes.
+  const at = (va: bigint, ops: readonly Op[]): void => {
+    li(11, va);
+    for (const op of ops) {
+      if (op === Op.LW || op === Op.LD) e(op, { rd: 15, rs1: 11, imm: 0 });
+      else e(op, { rs1: 11, rs2: 15, imm: 0 });
+    }
+  };
+  at(0x4000_0000n, [Op.LW, Op.SW]);
+  at(0x8000_0100n, [Op.LD, Op.SD]);
+  at(0xc000_0100n, [Op.LD, Op.SD]);
+  at(0x1_0000_0000n, [Op.LW]);
+  at(0x1_4000_0000n, [Op.SD]);
   // The F/D CSRs.
   e(Op.CSRRS, { rd: 15, rs1: 0, imm: Csr.fcsr });
   e(Op.CSRRW, { rd: 0, rs1: 0, imm: Csr.fflags });
