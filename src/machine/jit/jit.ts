@@ -32,10 +32,9 @@ import { UserError } from '../../common/errors.ts';
 import type { CodeCache } from '../code_cache.ts';
 import { fexc } from '../fpu/fpu.ts';
 import { fpExecJit } from '../hart/fp_exec.ts';
-import { CsrOp, csrInsn } from '../hart/csr.ts';
 import { Mstatus } from '../hart/csr_defs.ts';
 import { I_MIE, I_MSTATUS, I_VSSTATUS, type Hart } from '../hart/hart.ts';
-import { Op } from '../isa/op.ts';
+import { execCold } from '../hart/interp_cold.ts';
 import { HS, JC_BYTE_OFFSET, JC_ENTRIES, JC_MASK, JIT_SCRATCH_BYTE } from '../hart/layout.ts';
 import { loadSlow, storeSlow } from '../hart/mmu.ts';
 import type { MachineMemory } from '../memory.ts';
@@ -182,33 +181,31 @@ export class Jit {
       return ok ? 1 : 0;
     },
     /**
-     * env.csr: one CSR instruction, as the interpreter's execCold runs it. 0: it trapped;
-     * 2: done, but only sstatus's SIE may change under translated code (and only so that no
-     * pending interrupt becomes deliverable): anything else in mstatus or vsstatus (FS, SUM,
-     * MXR…), or new TLB sets, ends the dispatcher's call; 1: done.
+     * env.csr: one CSR instruction, run by the interpreter's own execCold (pc in the state
+     * block is the instruction's). 0: it trapped; 2: done, but only sstatus's SIE may change
+     * under translated code (and only so that no pending interrupt becomes deliverable):
+     * anything else in mstatus or vsstatus (FS, SUM, MXR…), or new TLB sets, ends the
+     * dispatcher's call; 1: done.
      */
     csr: (w: number, imm: number): number => {
       const h = this.cur!;
       const S = h.S;
-      const X = h.X;
-      const op = w & 511;
-      const a = (w >>> 14) & 62;
-      const d = (w >>> 8) & 126;
-      const isImm = op >= Op.CSRRWI;
-      const csrOp = (isImm ? op - Op.CSRRWI + 1 : op - Op.CSRRW + 1) as CsrOp;
       const mstatus = S[I_MSTATUS]!;
       const vsstatus = S[I_VSSTATUS]!;
+      const fetchSet = h.fetchSet;
       const loadSet = h.loadSet;
       const storeSet = h.storeSet;
-      const fetchSet = h.fetchSet;
-      if (!csrInsn(h, csrOp, imm, isImm ? a >> 1 : X[a]!, isImm ? 0 : X[a + 1]!, a !== 0, d !== 64)) return 0;
-      X[d] = h.tmpLo;
-      X[d + 1] = h.tmpHi;
+      const exceptions = h.exceptions;
+      execCold(h, w, imm, 4 - ((w >>> 29) & 2));
+      if (h.exceptions !== exceptions) return 0;
       const changed = (S[I_MSTATUS]! ^ mstatus) | (S[I_VSSTATUS]! ^ vsstatus);
-      if ((changed & ~Mstatus.SIE) !== 0 || h.loadSet !== loadSet || h.storeSet !== storeSet) return 2;
-      if (h.fetchSet !== fetchSet) return 2;
-      if ((changed & Mstatus.SIE) !== 0 && (h.mip() & S[I_MIE]!) !== 0) return 2;
-      return 1;
+      const stop =
+        (changed & ~Mstatus.SIE) !== 0 ||
+        h.fetchSet !== fetchSet ||
+        h.loadSet !== loadSet ||
+        h.storeSet !== storeSet ||
+        ((changed & Mstatus.SIE) !== 0 && (h.mip() & S[I_MIE]!) !== 0);
+      return stop ? 2 : 1;
     },
     /** env.ld: the interpreter's slow-path load; the value goes to the scratch word. */
     ld: (vaLo: number, vaHi: number, size: number): number => {

@@ -138,6 +138,8 @@ export class Emitter {
    */
   private readonly fl: number[] = new Array<number>(32).fill(-1);
   private readonly fWritten: number[] = [];
+  /** Whether the region has F/D arithmetic (which needs the FP state, fpState, at entry). */
+  private hasFpArith = false;
   /** Nesting of structured blocks between the current code and its dispatch case. */
   private depth = 0;
   /** Index of the block being emitted, its length. */
@@ -161,9 +163,12 @@ export class Emitter {
     for (let i = 0; i < this.f.length; i++) this.f[i] = code.local(T.F64);
     const used = new Uint8Array(33);
     const wr = new Uint8Array(33);
+    const fWr = new Uint8Array(32);
+    let hasFp = false;
     for (const b of region.blocks) {
       for (const insn of b.insns) {
-        const u = regUse(insn.w & 511);
+        const op = insn.w & 511;
+        const u = regUse(op);
         if (u.rs1) used[(insn.w >>> 15) & 31] = 1;
         if (u.rs2) used[(insn.w >>> 20) & 31] = 1;
         if (u.rd) {
@@ -171,21 +176,16 @@ export class Emitter {
           used[rd] = 1;
           wr[rd] = 1;
         }
+        const arith = isFpArith(op);
+        if (!arith && !isFpLoadStore(op)) continue;
+        hasFp = true;
+        this.hasFpArith ||= arith;
+        if ((arith && !fpWritesX(op)) || op === Op.FLW || op === Op.FLD) fWr[(insn.w >>> 9) & 31] = 1;
       }
     }
     for (let r = 1; r < 32; r++) {
       if (used[r]) this.xl[r] = code.local(T.I64);
       if (wr[r]) this.written.push(r);
-    }
-    let hasFp = false;
-    const fWr = new Uint8Array(32);
-    for (const b of region.blocks) {
-      for (const insn of b.insns) {
-        const op = insn.w & 511;
-        if (!isFpArith(op) && !isFpLoadStore(op)) continue;
-        hasFp = true;
-        if ((isFpArith(op) && !fpWritesX(op)) || op === Op.FLW || op === Op.FLD) fWr[(insn.w >>> 9) & 31] = 1;
-      }
     }
     if (hasFp) {
       for (let r = 0; r < 32; r++) {
@@ -212,7 +212,7 @@ export class Emitter {
           .set(this.fl[r]!);
     }
     c.get(P_BASE).mem(W.I64_LOAD, 3, PC_BYTE).i64ConstHalves(-4096, -1).op(W.I64_AND).set(this.vpage);
-    if (this.region.blocks.some((b) => b.insns.some((i) => isFpArith(i.w & 511)))) emitFpEntryState(this);
+    if (this.hasFpArith) emitFpEntryState(this);
     c.i32Const(this.region.entryBlock).set(this.bb);
     c.block(); // exits branch out of this block to the shared exit path
     c.loop();
@@ -370,6 +370,13 @@ export class Emitter {
   setX(rd: number): void {
     if (rd === 0 || rd >= 32) this.c.op(W.DROP);
     else this.c.set(this.xl[rd]!);
+  }
+
+  /** Stores pc = page base + off in the state block (before a helper that may trap). */
+  storePc(off: number): void {
+    this.c.get(P_BASE);
+    this.pcRel(off);
+    this.c.mem(W.I64_STORE, 3, PC_BYTE);
   }
 
   /** pc-relative constant: page base + off (i64 on the stack). */
@@ -578,10 +585,7 @@ export class Emitter {
   private csr(insn: Insn, idx: number): void {
     const c = this.c;
     this.flush();
-    // pc, for a trap's epc.
-    c.get(P_BASE);
-    this.pcRel(insn.off);
-    c.mem(W.I64_STORE, 3, PC_BYTE);
+    this.storePc(insn.off); // for a trap's epc
     c.i32Const(insn.w).i32Const(insn.imm).call(CSR_HELPER).tee(this.t).op(W.I32_EQZ);
     this.open();
     this.exitTrap(idx);

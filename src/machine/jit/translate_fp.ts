@@ -14,7 +14,9 @@
  * The helper, `env.fp(w, imm) -> ok` (jit.ts), runs the interpreter's own soft-float code
  * (hart/fp_exec.ts) on the hart being run, so it is bit-exact by construction; it returns 0
  * without effect when the instruction would raise illegal instruction, and the region then
- * leaves it to the interpreter. f registers, fflags and mstatus.FS live in the state block.
+ * leaves it to the interpreter. f registers are the region's f64 locals (translate.ts; the
+ * helper reads and writes the state block, flushed before it and reloaded after); fflags and
+ * mstatus.FS live in the state block.
  */
 import { Mstatus } from '../hart/csr_defs.ts';
 import { CsrSlot, csrIndex, HS } from '../hart/layout.ts';
@@ -350,7 +352,7 @@ function fmaNative(e: Emitter, insn: Insn): void {
   c.op(W.I32_AND);
   inRange(e, z);
   c.op(W.I32_AND);
-  c.get(e.fpState).i32Const(3).op(W.I32_SHR_U).i32Const(1).op(W.I32_AND).op(W.I32_AND); // NX_KNOWN
+  c.get(e.fpState).i32Const(NX_KNOWN).op(W.I32_AND).i32Const(0).op(W.I32_NE).op(W.I32_AND);
   // uh + ul = a·b exactly.
   c.get(a).get(b).op(W.F64_MUL).set(uh);
   productError(e, a, b, uh, [ah, al, bh, bl]);

@@ -21,7 +21,7 @@
  * Stores never reach a page that holds decoded code through the fast path: store TLB entries
  * never map such pages (code_cache.ts), so translated code cannot overwrite itself unseen.
  */
-import { HS, JIT_SCRATCH_BYTE, TLB_MASK } from '../hart/layout.ts';
+import { JIT_SCRATCH_BYTE, TLB_MASK } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
 import type { Insn } from './region.ts';
 import { emitFpCheck, emitFpDirty } from './translate_fp.ts';
@@ -36,8 +36,6 @@ import {
   type Emitter,
 } from './translate.ts';
 import { W } from './wasm.ts';
-
-const PC_BYTE = HS.PC_LO * 4;
 
 /**
  * The TLB lookup: va = rs1 + imm; leaves in local t the entry and pushes (i32) whether the
@@ -73,9 +71,7 @@ function hostAddress(e: Emitter): void {
 /** Stores the instruction's pc in the state block and pushes va as two i32 halves. */
 function slowPrologue(e: Emitter, insn: Insn): void {
   const c = e.c;
-  c.get(P_BASE);
-  e.pcRel(insn.off);
-  c.mem(W.I64_STORE, 3, PC_BYTE);
+  e.storePc(insn.off);
   c.get(e.va).op(W.I32_WRAP_I64);
   c.get(e.va).i64Const(32).op(W.I64_SHR_U).op(W.I32_WRAP_I64);
 }
