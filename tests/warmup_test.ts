@@ -4,7 +4,8 @@
  * optimized code of the interpreter's hot functions. Each such bailout cost a boot a
  * recompilation of the interpreter (about 0.1 s, run in unoptimized code meanwhile): before
  * the warm-up covered VS-mode, the JIT's countdowns, interrupts, PAUSE and the code cache's
- * map, a boot had four to six of them.
+ * map, a boot had four to six of them; until it wrote the hart's yield request, V8 took that field
+ * for a constant, and the guest's first trap invalidated the compiled loop.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -35,5 +36,14 @@ test('a boot of the default guest deoptimizes none of the interpreter hot functi
   ]
     .filter((m) => HOT.includes(m[2]!))
     .map((m) => `${m[2]}: ${m[1]}`);
-  assert.deepEqual(bailouts, []);
+  // Optimized code is also thrown away when an assumption it was compiled under stops
+  // holding (a field V8 saw as constant is written, a field's type widens).
+  const invalidated = [
+    ...out.matchAll(
+      /\[marking dependent code \S+ <Code TURBOFAN> \(\S+ <SharedFunctionInfo (\w+)>\) \(opt id \d+\) for deoptimization, reason: ([^\]]*)\]/g,
+    ),
+  ]
+    .filter((m) => HOT.includes(m[1]!))
+    .map((m) => `${m[1]}: ${m[2]}`);
+  assert.deepEqual([...bailouts, ...invalidated], []);
 });

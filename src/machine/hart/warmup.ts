@@ -482,6 +482,12 @@ export function runWarmUp(rounds: number, prepare?: (h: Hart) => void, virtOnly 
       h.onPause = pauseHandlers[i & 1]!;
       code.onNewCodePage = newCodePageHooks[i & 1]!;
       run(h, bytes.length + 4 * LOOP_ITERATIONS);
+      // A host's yield request (a hypervisor sets one on each trap it takes): until the field
+      // has been written, V8 compiles run() with it as a constant and throws that code away
+      // at the guest's first trap.
+      h.yieldRequest = true;
+      run(h, 1);
+      h.yieldRequest = false;
       if (
         h.xNumber(8) !== 3 ||
         h.xNumber(7) !== -5 ||
