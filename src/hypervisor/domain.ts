@@ -118,10 +118,22 @@ export class Domain implements SchedDomain {
     }
     this.maxPages = pages;
     this.p2m = new P2m(frames, GUEST_RAM_BASE / 4096, pages);
+    const base = GUEST_RAM_BASE / 4096;
+    let mfns: Int32Array | undefined;
     try {
-      for (let i = 0; i < pages; i++) this.populate((GUEST_RAM_BASE / 4096 + i) as Gfn);
+      mfns = frames.allocMany(pages);
+      this.shared.setOwners(mfns, this.id);
+      this.p2m.mapMany(base as Gfn, mfns);
+      this.totPages = pages;
     } catch (e) {
-      // Another pCPU took the memory between the check above and here: give back what we got.
+      // Another pCPU took the memory between the check above and here (the frames, or those
+      // of the P2M's tables): give back what we got; release() frees what was mapped.
+      for (let i = 0; mfns !== undefined && i < pages; i++) {
+        const mfn = mfns[i] as Mfn;
+        if (this.p2m.mfnOf(base + i) === mfn) continue;
+        this.shared.clearOwner(mfn);
+        frames.freeFrame(mfn);
+      }
       this.release();
       throw e instanceof OutOfMemoryError
         ? new RangeError(`domain ${name} needs ${memoryBytes >> 20} MiB but machine memory ran out`)

@@ -80,6 +80,36 @@ export class P2m {
   }
 
   /**
+   * Maps gfn0 + i → mfns[i] (RWX) for every i: a domain's RAM at creation, a leaf table at a
+   * time. Throws like map; the mappings made before that stay.
+   */
+  mapMany(gfn0: Gfn, mfns: Int32Array): void {
+    const n = mfns.length;
+    if (gfn0 < this.baseGfn || gfn0 - this.baseGfn + n > this.mirror.length)
+      throw new RangeError(`gfns 0x${gfn0.toString(16)}+${n} are outside this P2M's span`);
+    const i32 = this.frames.mem.i32;
+    const ppn0 = this.frames.paOf(0 as Mfn) / 4096;
+    const flags = P2mPerm.RWX | PTE_V | PTE_U | PTE_A | PTE_D;
+    const changed: Gfn[] = [];
+    for (let i = 0; i < n;) {
+      const gfn = gfn0 + i;
+      const slot = this.leafSlot(gfn, true) >>> 2;
+      // The rest of this leaf table.
+      const end = Math.min(n, i + 512 - (gfn & 511));
+      for (let k = 0; i < end; i++, k += 2) {
+        const mfn = mfns[i]!;
+        const ppn = ppn0 + mfn;
+        i32[slot + k] = ((ppn % TWO22) << 10) | flags;
+        i32[slot + k + 1] = Math.floor(ppn / TWO22);
+        const m = gfn0 - this.baseGfn + i;
+        if (this.mirror[m] !== -1) changed.push((gfn0 + i) as Gfn);
+        this.mirror[m] = mfn;
+      }
+    }
+    for (const gfn of changed) this.onChange(gfn);
+  }
+
+  /**
    * Rewrites the permissions of gfn's existing leaf (log-dirty write protection) without telling
    * `onChange`: the caller flushes translation caches when it takes permissions away. False if
    * gfn is not mapped.

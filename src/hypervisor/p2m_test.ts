@@ -82,3 +82,48 @@ test('changing or removing a mapping tells the P2M’s users (they flush cached 
   p2m.unmap(0x80002 as Gfn);
   assert.deepEqual(changed, [0x80000, 0x80000]);
 });
+
+test('allocMany hands out distinct zeroed frames, all or none, and skips frames in use', () => {
+  const { mem, alloc } = setup(64);
+  const held = alloc.alloc();
+  const dirty = alloc.alloc();
+  mem.u8.fill(0xaa, alloc.offsetOf(dirty), alloc.offsetOf(dirty) + 4096);
+  alloc.freeFrame(dirty);
+  const free = alloc.free;
+  assert.throws(() => alloc.allocMany(free + 1), /exhausted/);
+  assert.equal(alloc.free, free, 'a refused batch takes nothing');
+  const got = [...alloc.allocMany(free)];
+  assert.equal(alloc.free, 0);
+  assert.equal(new Set(got).size, free);
+  assert.ok(!got.includes(held), 'a frame in use is not handed out again');
+  assert.ok(got.includes(dirty));
+  const off = alloc.offsetOf(dirty as Mfn);
+  assert.ok(
+    mem.u8.subarray(off, off + 4096).every((b) => b === 0),
+    'a dirty frame comes back zeroed',
+  );
+});
+
+test('mapMany maps a run of gfns across leaf tables as map does, one by one', () => {
+  const { mem, alloc } = setup(1024);
+  const a = new P2m(alloc, 0x80000, 700);
+  const b = new P2m(alloc, 0x80000, 700);
+  const mfns = alloc.allocMany(600);
+  a.mapMany((0x80000 + 50) as Gfn, mfns);
+  for (let i = 0; i < 600; i++) b.map((0x80000 + 50 + i) as Gfn, mfns[i] as Mfn);
+  const leaf = (p: P2m, gfn: number): [number, number] => {
+    let table = alloc.offsetOf(p.root);
+    for (const idx of [Math.floor(gfn / 262144), Math.floor(gfn / 512) & 511]) {
+      const lo = mem.i32[(table + idx * 8) >>> 2]!;
+      table = mem.ramOffset + ((lo >>> 10) * 4096 - mem.ramBase);
+    }
+    const at = (table + (gfn & 511) * 8) >>> 2;
+    return [mem.i32[at]!, mem.i32[at + 1]!];
+  };
+  for (let gfn = 0x80000; gfn < 0x80000 + 700; gfn++) {
+    assert.equal(a.mfnOf(gfn), b.mfnOf(gfn));
+    if (a.mfnOf(gfn) >= 0) assert.deepEqual(leaf(a, gfn), leaf(b, gfn), `leaf of gfn 0x${gfn.toString(16)}`);
+  }
+  assert.equal(a.mfnOf(0x80000 + 49), -1);
+  assert.throws(() => a.mapMany((0x80000 + 650) as Gfn, mfns.subarray(0, 60)), /outside this P2M's span/);
+});

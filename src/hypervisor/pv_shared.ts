@@ -201,6 +201,12 @@ export class PvShared {
     Atomics.store(this.owners, mfn, (domid + 1) | (xenheap ? OWNER_XENHEAP : 0));
   }
 
+  /** setOwner for each of `mfns` (a new domain's RAM). */
+  setOwners(mfns: Int32Array, domid: number): void {
+    const owners = this.owners;
+    for (let i = 0; i < mfns.length; i++) Atomics.store(owners, mfns[i]!, domid + 1);
+  }
+
   clearOwner(mfn: Mfn): void {
     Atomics.store(this.owners, mfn, OWNER_NONE);
   }
