@@ -127,3 +127,16 @@ test('mapMany maps a run of gfns across leaf tables as map does, one by one', ()
   assert.equal(a.mfnOf(0x80000 + 49), -1);
   assert.throws(() => a.mapMany((0x80000 + 650) as Gfn, mfns.subarray(0, 60)), /outside this P2M's span/);
 });
+
+test('allocContiguous finds the first aligned run of frames not in use, dirty ones included', () => {
+  const { alloc } = setup(64);
+  const first = [...alloc.allocMany(10)];
+  assert.deepEqual(first, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  alloc.freeFrame(5 as Mfn);
+  alloc.freeFrame(6 as Mfn);
+  assert.equal(alloc.allocContiguous(2), 5, 'two dirty frames');
+  assert.equal(alloc.allocContiguous(4, 4), 12, 'aligned past the used frames');
+  assert.equal(alloc.allocContiguous(3), 16, 'the two frames at 10 are too few');
+  assert.equal(alloc.allocContiguous(2), 10);
+  assert.throws(() => alloc.allocContiguous(64), /no 64 contiguous free frames/);
+});
