@@ -756,6 +756,8 @@ export function run(h: Hart, budget: number): number {
   // Instructions that raised an exception did not retire.
   n -= h.exceptions - exceptionsAtStart;
   h.SF[HC.INSTRET] = h.SF[HC.INSTRET]! + n;
+  // Hart.instret adds sliceExecuted (set for a CSR read in the slice): now counted in INSTRET.
+  h.sliceExecuted = 0;
   return n;
 }
 
