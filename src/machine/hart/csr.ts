@@ -696,11 +696,17 @@ function csrExists(h: Hart, csr: number): boolean {
  * the same WARL legalization and side effects as an instruction would have.
  */
 export function hostCsrWrite(h: Hart, csr: number, value: bigint): void {
+  // fflags (and fcsr) live in fexc.flags only while the interpreter runs; between runs the
+  // hart's own copy is its state block's, which run() loads and stores.
+  const S = h.S;
+  fexc.flags = S[HS.FFLAGS]!;
   write(h, csr, Number(BigInt.asIntN(32, value)), Number(BigInt.asIntN(32, value >> 32n)));
+  S[HS.FFLAGS] = fexc.flags;
 }
 
 /** Reads a CSR for the host (debuggers, tests); undefined if the hart has no such CSR. */
 export function hostCsrRead(h: Hart, csr: number): bigint | undefined {
+  fexc.flags = h.S[HS.FFLAGS]!;
   if (read(h, csr) !== Access.OK) return undefined;
   return (BigInt(h.tmpHi >>> 0) << 32n) | BigInt(h.tmpLo >>> 0);
 }

@@ -6,6 +6,9 @@ import { MachineMemory } from '../memory.ts';
 import { CsrOp, csrInsn, hostCsrRead, hostCsrWrite } from './csr.ts';
 import { Csr, Irq, Priv } from './csr_defs.ts';
 import { Hart } from './hart.ts';
+import { run } from './interp.ts';
+import { encode } from '../isa/encode.ts';
+import { Op } from '../isa/op.ts';
 
 function hart(): Hart {
   const mem = new MachineMemory({ harts: 1, ramBase: 0x8000_0000, ramBytes: 1 << 20 });
@@ -38,4 +41,24 @@ test('CSR privilege and read-only checks raise illegal instruction', () => {
   assert.equal(csrInsn(h, CsrOp.RW, Csr.mhartid, 1, 0, true, true), false);
   assert.equal(csrInsn(h, CsrOp.RS, Csr.mhartid, 0, 0, false, true), true);
   assert.equal(h.exceptions, 2);
+});
+
+test('the host reads and writes fflags of the hart it names, between runs', () => {
+  const a = hart();
+  const b = hart();
+  hostCsrWrite(a, Csr.fflags, 0x11n);
+  hostCsrWrite(b, Csr.fflags, 0x4n);
+  assert.equal(hostCsrRead(a, Csr.fflags), 0x11n);
+  assert.equal(hostCsrRead(b, Csr.fflags), 0x4n);
+  hostCsrWrite(a, Csr.frm, 2n);
+  assert.equal(hostCsrRead(a, Csr.fcsr), 0x51n);
+  // The guest's csrr reads what the host wrote (the interpreter loads fflags from the hart).
+  a.mem.loadBytes(
+    0x8000_0000,
+    new Uint8Array(new Int32Array([encode(Op.CSRRS, { rd: 5, rs1: 0, imm: Csr.fflags })]).buffer),
+  );
+  hostCsrWrite(a, Csr.mstatus, 1n << 13n); // FS = Initial
+  a.setPcNumber(0x8000_0000);
+  assert.equal(run(a, 1), 1);
+  assert.equal(a.xNumber(5), 0x11);
 });
