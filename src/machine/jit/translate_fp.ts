@@ -23,7 +23,7 @@ import { CsrSlot, csrIndex, HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
 import type { Insn } from './region.ts';
 import { FP_HELPER, P_BASE, type Emitter } from './translate.ts';
-import { W } from './wasm.ts';
+import { T, W } from './wasm.ts';
 
 const MSTATUS_BYTE = csrIndex(CsrSlot.MSTATUS) * 4;
 const VSSTATUS_BYTE = csrIndex(CsrSlot.VSSTATUS) * 4;
@@ -168,6 +168,25 @@ function inRange(e: Emitter, l: number): void {
     .op(W.I32_LT_U);
 }
 
+/**
+ * Pushes (i32) whether the double in local `l` is finite, normal and above the lowest binade
+ * (biased exponent 2 to 0x7fe). For a correctly rounded add, subtract, multiply, divide or
+ * square root in RNE with such a result, the only flag the operation can raise is NX: an
+ * invalid operation gives NaN, a division by zero or an overflow an infinity, and an
+ * underflow (tiny after rounding) a subnormal, zero or, rounded up, the smallest normal
+ * (biased exponent 1).
+ */
+function normalResult(e: Emitter, l: number): void {
+  const c = e.c;
+  c.get(l).op(W.I64_REINTERPRET_F64).i64Const(52).op(W.I64_SHR_U).op(W.I32_WRAP_I64);
+  c.i32Const(0x7ff)
+    .op(W.I32_AND)
+    .i32Const(2)
+    .op(W.I32_SUB)
+    .i32Const(0x7fe - 2 + 1)
+    .op(W.I32_LT_U);
+}
+
 /** Splits the double in `x` into hi/lo halves (Veltkamp): hi + lo = x, each 26 bits. */
 function split(e: Emitter, x: number, hi: number, lo: number): void {
   const c = e.c;
@@ -271,13 +290,22 @@ function fpNative(e: Emitter, insn: Insn): boolean {
   if (op === Op.FSQRT_D) c.op(W.F64_SQRT);
   else c.get(b).op(op === Op.FMUL_D ? W.F64_MUL : op === Op.FDIV_D ? W.F64_DIV : W.F64_ADD);
   c.set(r);
+  // Once NX is known to be set, a normal result is enough: every other flag comes with an
+  // infinite, NaN, zero or subnormal result (normalResult). Before, the exactness test below
+  // needs the operands and the result in the range where its error terms are exact.
+  c.get(e.fpState).i32Const(NX_KNOWN).op(W.I32_AND);
+  c.if(T.I32);
+  normalResult(e, r);
+  c.else();
   inRange(e, a);
   if (op !== Op.FSQRT_D) {
     inRange(e, b);
     c.op(W.I32_AND);
   }
   inRange(e, r);
-  c.op(W.I32_AND).op(W.I32_EQZ);
+  c.op(W.I32_AND);
+  c.end();
+  c.op(W.I32_EQZ);
   e.open();
   emitFpCall(e, insn, -1);
   c.else();
