@@ -2,7 +2,7 @@
  * What `domus run` and `domus run-test` share: reading input files with clear errors,
  * validating sizes against the host, and locating Debian's OpenSBI.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { isErrnoError, UserError } from '../common/errors.ts';
 import { MAX_RAM_BYTES } from '../machine/memory.ts';
@@ -10,11 +10,28 @@ import { aptInstall, canInstallPackages } from '../platform/node/apt.ts';
 
 export const OPENSBI_FW_JUMP = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin';
 
-/** Reads a whole input file; errors name the file, what it was for, and the fix. */
+/**
+ * Reads a whole input file; errors name the file, what it was for, and the fix. The bytes are
+ * in a SharedArrayBuffer, so that handing a kernel or initramfs to a pCPU thread copies
+ * nothing (a structured clone of the default guest's 7 MB cost ~10 ms on the way to boot).
+ */
 export function readInput(path: string, what: string): Uint8Array {
   try {
     if (statSync(path).isDirectory()) throw new UserError(`${what} ${path} is a directory; pass a file`);
-    return new Uint8Array(readFileSync(path));
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const out = new Uint8Array(new SharedArrayBuffer(size));
+      let done = 0;
+      while (done < size) {
+        const n = readSync(fd, out, done, size - done, done);
+        if (n === 0) break; // the file shrank meanwhile
+        done += n;
+      }
+      return done === size ? out : out.slice(0, done);
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
     if (e instanceof UserError) throw e;
     if (isErrnoError(e) && e.code === 'ENOENT')
