@@ -429,6 +429,19 @@ export function runWarmUp(rounds: number, prepare?: (h: Hart) => void, virtOnly 
     (page: number) => h.dropStoreEntriesFor(page),
   ];
   prepare?.(h);
+  // Interrupts at every level before the first run: the interpreter's loop inlines
+  // takeInterrupt, and if V8 optimizes that loop before takeInterrupt has run past its early
+  // return, the optimized code bails out at the guest's first interrupt.
+  for (const [priv, virt] of [
+    [1, 1],
+    [0, 1],
+    [1, 0],
+  ] as const) {
+    h.reset();
+    h.S[HS.VIRT] = virt;
+    h.setPriv(priv);
+    takeInterrupts(h);
+  }
   const bytes = program();
   // Trap handler (M-mode, physical): skip the trapping instruction, return.
   const handler = [
