@@ -55,6 +55,11 @@ export class MachineMemory {
     const hartBytes = cfg.harts * HART_BLOCK_BYTES;
     this.ramOffset = Math.ceil(hartBytes / (1 << 20)) * (1 << 20);
     const total = this.ramOffset + cfg.ramBytes;
+    if (total > 4096 * 1024 * 1024) {
+      throw new RangeError(
+        `${Math.floor(cfg.ramBytes / (1 << 20))} MiB of RAM and ${cfg.harts} vCPU state blocks exceed the 4 GiB of machine memory; use less RAM or fewer vCPUs`,
+      );
+    }
     const pages = Math.ceil(total / WASM_PAGE);
     this.memory = cfg.memory ?? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
     if (this.memory.buffer.byteLength < total) {
