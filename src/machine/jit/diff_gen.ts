@@ -80,7 +80,7 @@ const SHIFT_I = [Op.SLLI, Op.SRLI, Op.SRAI];
 const SHIFT_IW = [Op.SLLIW, Op.SRLIW, Op.SRAIW];
 const LOADS = [Op.LB, Op.LH, Op.LW, Op.LD, Op.LBU, Op.LHU, Op.LWU];
 const STORES = [Op.SB, Op.SH, Op.SW, Op.SD];
-/** AMOs (LR/SC stay with the interpreter): .w from AMOSWAP_W, .d from AMOSWAP_D, nine each. */
+/** AMOs (LR/SC apart): .w from AMOSWAP_W, .d from AMOSWAP_D, nine each. */
 const AMOS = Array.from({ length: 18 }, (_, i) => (i < 9 ? Op.AMOSWAP_W + i : Op.AMOSWAP_D + i - 9) as Op);
 const BRANCHES = [Op.BEQ, Op.BNE, Op.BLT, Op.BGE, Op.BLTU, Op.BGEU];
 const IMMS = [0, 1, -1, 2047, -2048, 0x7ff, 31, 32, 63, -7, 0x555];
@@ -198,7 +198,16 @@ export function generate(rng: Rng, length: number, fp = false): Program {
       const t = rng.pick(FREE.filter((r) => r !== 0));
       e(Op.ADDI, { rd: t, rs1: base, imm });
       count++;
-      e(op, { rd: reg(), rs1: t, rs2: src() });
+      if (rng.chance(0.3)) {
+        // LR then SC (translated code runs them through its helper) at the same address, so
+        // the SC succeeds unless the LR overwrote the address register; or an SC alone.
+        const d = size === 8;
+        if (rng.chance(0.8)) {
+          e(d ? Op.LR_D : Op.LR_W, { rd: reg(), rs1: t, rs2: 0 });
+          count++;
+        }
+        e(d ? Op.SC_D : Op.SC_W, { rd: reg(), rs1: t, rs2: src() });
+      } else e(op, { rd: reg(), rs1: t, rs2: src() });
     } else if (k < 66) {
       // Loads and stores: mostly scratch data (aligned or not), sometimes a fault.
       const isStore = rng.chance(0.45);

@@ -181,11 +181,11 @@ export class Jit {
       return ok ? 1 : 0;
     },
     /**
-     * env.csr: one CSR instruction, run by the interpreter's own execCold (pc in the state
-     * block is the instruction's). 0: it trapped; 2: done, but only sstatus's SIE may change
-     * under translated code (and only so that no pending interrupt becomes deliverable):
-     * anything else in mstatus or vsstatus (FS, SUM, MXR…), or new TLB sets, ends the
-     * dispatcher's call; 1: done.
+     * env.csr: one CSR, LR or SC instruction, run by the interpreter's own execCold (pc in the
+     * state block is the instruction's). 0: it trapped; 2: done, but only sstatus's SIE may
+     * change under translated code (and only so that no pending interrupt becomes
+     * deliverable): anything else in mstatus or vsstatus (FS, SUM, MXR…), new TLB sets, or an
+     * SC that rewrote decoded code ends the dispatcher's call; 1: done.
      */
     csr: (w: number, imm: number): number => {
       const h = this.cur!;
@@ -196,8 +196,10 @@ export class Jit {
       const loadSet = h.loadSet;
       const storeSet = h.storeSet;
       const exceptions = h.exceptions;
+      const invalidations = h.code.invalidations;
       execCold(h, w, imm, 4 - ((w >>> 29) & 2));
       if (h.exceptions !== exceptions) return 0;
+      if (h.code.invalidations !== invalidations) return 2;
       const changed = (S[I_MSTATUS]! ^ mstatus) | (S[I_VSSTATUS]! ^ vsstatus);
       const stop =
         (changed & ~Mstatus.SIE) !== 0 ||

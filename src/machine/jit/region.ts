@@ -5,8 +5,8 @@
  * exactly as the interpreter would, and written back) and cuts what it finds into basic blocks.
  *
  * Contract: a region never leaves its page. Every instruction in it is one `translatable()`
- * or isTranslatedCsr accepts; an instruction the JIT does not translate (other CSRs, system,
- * LR/SC, H, illegal, a 32-bit instruction straddling the page end) is not part of the region
+ * or runByHelper accepts; an instruction the JIT does not translate (other CSRs, system,
+ * H, illegal, a 32-bit instruction straddling the page end) is not part of the region
  * but an *interpreter exit*:
  * translated code stops before it and lets the interpreter run it. A block ends at a branch or
  * jump, before the next leader, or where the code runs into an interpreter exit, the page end
@@ -79,6 +79,20 @@ export function isTranslatedCsr(op: number, csr: number): boolean {
   return op >= Op.CSRRW && op <= Op.CSRRCI && csr === Csr.sstatus;
 }
 
+/** LR or SC (.w or .d)? */
+export function isLrSc(op: number): boolean {
+  return op === Op.LR_W || op === Op.SC_W || op === Op.LR_D || op === Op.SC_D;
+}
+
+/**
+ * Does translated code run this instruction by calling the interpreter on it (the env.csr
+ * helper)? The sstatus accesses above, and LR/SC: Linux's compare-and-swap loops (a boot left
+ * ~23 k of them to the interpreter, each a return from translated code and a re-entry).
+ */
+export function runByHelper(op: number, imm: number): boolean {
+  return isTranslatedCsr(op, imm) || isLrSc(op);
+}
+
 /** An AMO other than LR/SC (.w or .d)? */
 export function isAmo(op: number): boolean {
   return (op >= Op.AMOSWAP_W && op <= Op.AMOMAXU_W) || (op >= Op.AMOSWAP_D && op <= Op.AMOMAXU_D);
@@ -144,7 +158,7 @@ export function discoverRegion(
       // PAUSE is left to the interpreter, which tells the hypervisor (Hart.onPause).
       if (
         insn === undefined ||
-        !(translatable(insn.w & 511) || isTranslatedCsr(insn.w & 511, insn.imm)) ||
+        !(translatable(insn.w & 511) || runByHelper(insn.w & 511, insn.imm)) ||
         isPause(insn)
       ) {
         interpExits.add(off);

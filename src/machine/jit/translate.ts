@@ -39,7 +39,7 @@
  */
 import { F_BYTE_OFFSET, HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
-import { isAmo, Next, type BasicBlock, type Insn, type Region } from './region.ts';
+import { isAmo, isLrSc, Next, type BasicBlock, type Insn, type Region } from './region.ts';
 import {
   emitFpArith,
   emitFpEntryState,
@@ -571,16 +571,17 @@ export class Emitter {
         return this.branch(insn, W.I64_GE_U);
       default:
         if (isAmo(op)) return emitAmo(this, insn, idx);
-        if (op >= Op.CSRRW && op <= Op.CSRRCI) return this.csr(insn, idx);
+        if ((op >= Op.CSRRW && op <= Op.CSRRCI) || isLrSc(op)) return this.csr(insn, idx);
         throw new Error(`jit: op ${op} reached the translator but is not translatable`);
     }
   }
 
   /**
-   * A CSR instruction (region.ts, isTranslatedCsr) through env.csr(w, imm), which runs it as
-   * the interpreter does, on the registers and pc in the state block: 0 it trapped (pc is the
-   * trap vector), 1 done, 2 done but the hart must be looked at before the next instruction (an
-   * interrupt became deliverable, or the TLB sets or the FP state changed).
+   * A CSR, LR or SC instruction (region.ts, runByHelper) through env.csr(w, imm), which runs it
+   * as the interpreter does, on the registers and pc in the state block: 0 it trapped (pc is
+   * the trap vector), 1 done, 2 done but the hart must be looked at before the next instruction
+   * (an interrupt became deliverable, the TLB sets or the FP state changed, or an SC rewrote
+   * decoded code).
    */
   private csr(insn: Insn, idx: number): void {
     const c = this.c;
