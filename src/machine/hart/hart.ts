@@ -27,6 +27,7 @@ import {
   HS,
   TLB_END_BYTE,
   TLB_ENTRIES,
+  TLB_ALL_SETS,
   TLB_ENTRY_I32,
   TLB_MODES,
   tlbSetIndex,
@@ -121,6 +122,13 @@ export class Hart {
    */
   readonly superEntries = new Int32Array(4096);
   superCount = 0;
+  /**
+   * TLB sets that may hold a valid entry (bit kind × TLB_MODES + mode): fillTlb sets a set's
+   * bit, a flush of the set clears it. Flushes and dropStoreEntriesFor skip the others (a
+   * hosted guest uses 6 of the 21 sets; each is 64 KiB). All set until the first flush, as
+   * the block's memory may hold anything.
+   */
+  tlbUsed = TLB_ALL_SETS;
   /**
    * By TLB entry (int32 index / 4): 0 when it is not in superEntries, else the largest leaf
    * level it was filled from since it was listed (so that no entry is listed twice).
@@ -294,9 +302,11 @@ export class Hart {
     const setLen = TLB_ENTRIES * TLB_ENTRY_I32;
     for (let kind = 0; kind < 3; kind++) {
       for (let mode = 0; mode < TLB_MODES; mode++) {
-        if (mode === TlbMode.M && !all) continue;
+        const bit = 1 << (kind * TLB_MODES + mode);
+        if ((this.tlbUsed & bit) === 0 || (mode === TlbMode.M && !all)) continue;
         const start = tlbSetIndex(kind as TlbKind, mode as TlbMode);
         S.fill(1, start, start + setLen);
+        this.tlbUsed &= ~bit;
       }
     }
     this.superCount = 0;
@@ -371,6 +381,7 @@ export class Hart {
     const S = this.S;
     const hostPage = this.mem.ramOffset + ramPage * 4096;
     for (let mode = 0; mode < TLB_MODES; mode++) {
+      if ((this.tlbUsed & (1 << (TlbKind.STORE * TLB_MODES + mode))) === 0) continue;
       const start = tlbSetIndex(TlbKind.STORE, mode as TlbMode);
       for (let i = start, end = start + TLB_ENTRIES * TLB_ENTRY_I32; i < end; i += TLB_ENTRY_I32) {
         if (S[i + 2] === (hostPage | 0) && S[i] !== 1) S[i] = 1;

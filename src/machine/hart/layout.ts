@@ -170,6 +170,13 @@ export function tlbSetIndex(kind: TlbKind, mode: TlbMode): number {
 
 export const TLB_END_BYTE = TLB_BYTE_OFFSET + 3 * TLB_MODES * TLB_ENTRIES * TLB_ENTRY_I32 * 4;
 
+/** log2 of a TLB set's length in int32 words: a set index's number is (index - first) >> this. */
+export const TLB_SET_I32_SHIFT = 14;
+/** Every set's bit (Hart.tlbUsed): set number = kind × TLB_MODES + mode. */
+export const TLB_ALL_SETS = (1 << (3 * TLB_MODES)) - 1;
+if (1 << TLB_SET_I32_SHIFT !== TLB_ENTRIES * TLB_ENTRY_I32)
+  throw new Error('hart layout: TLB_SET_I32_SHIFT does not match the set length');
+
 // ---- the JIT's jump cache ----------------------------------------------------------------------
 
 /**

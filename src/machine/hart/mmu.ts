@@ -34,7 +34,17 @@ import {
   I_VSSTATUS,
   type PmpRegion,
 } from './hart.ts';
-import { CsrSlot, csrIndex, GCACHE_ENTRIES, HS, TLB_ENTRIES, TLB_ENTRY_I32, TlbKind } from './layout.ts';
+import {
+  CsrSlot,
+  csrIndex,
+  GCACHE_ENTRIES,
+  HS,
+  TLB_BYTE_OFFSET,
+  TLB_ENTRIES,
+  TLB_ENTRY_I32,
+  TLB_SET_I32_SHIFT,
+  TlbKind,
+} from './layout.ts';
 
 const TWO32 = 4294967296;
 
@@ -487,6 +497,7 @@ function fillTlb(h: Hart, set: number, vaLo: number, vaHi: number, hostOff: numb
   if (!pmpPageUniform) return;
   const i = set + ((vaLo >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
   const S = h.S;
+  h.tlbUsed |= 1 << ((set - TLB_BYTE_OFFSET / 4) >>> TLB_SET_I32_SHIFT);
   S[i] = vaLo & ~0xfff;
   S[i + 1] = vaHi;
   S[i + 2] = (hostOff - (hostOff % PAGE_SIZE)) | 0;

@@ -12,7 +12,7 @@ import { hostCsrWrite } from './csr.ts';
 import { Csr, Priv } from './csr_defs.ts';
 import { Hart } from './hart.ts';
 import { TLB_ENTRIES, TLB_ENTRY_I32 } from './layout.ts';
-import { loadSlow } from './mmu.ts';
+import { loadSlow, storeSlow } from './mmu.ts';
 
 const RAM = 0x8000_0000;
 const ROOT = RAM + 0x70_0000;
@@ -78,4 +78,27 @@ test('a fence finds superpage entries refilled after an earlier fence', () => {
   assert.ok(!cached(h, VA_B + 0x1000));
   assert.equal(load(h, VA_B + 0x1100), 0x1004);
   assert.ok(cached(h, VA_A + 0x1000));
+});
+
+test('flushes and dropStoreEntriesFor reach entries filled after an earlier flush (sets in use are tracked)', () => {
+  const { h, mem } = setup();
+  const storeCached = (va: number): boolean => {
+    const i = h.storeSet + ((va >>> 12) & (TLB_ENTRIES - 1)) * TLB_ENTRY_I32;
+    return h.S[i] === (va & ~0xfff) && h.S[i + 1] === 0;
+  };
+  for (let round = 0; round < 2; round++) {
+    assert.equal(load(h, VA_A + 0x1100), 0x1000);
+    assert.ok(cached(h, VA_A + 0x1000));
+    h.flushTlb(false);
+    assert.ok(!cached(h, VA_A + 0x1000), `flush ${round} dropped the load entry`);
+  }
+  for (let round = 0; round < 2; round++) {
+    assert.ok(storeSlow(h, VA_B + 0x2000, 0, 4, 7, 0));
+    assert.ok(storeCached(VA_B + 0x2000));
+    // RAM page of VA_B + 0x2000 (PA RAM + 2 MiB + 0x2000) now holds code: its store entries go.
+    h.dropStoreEntriesFor((0x20_0000 + 0x2000) / 4096);
+    assert.ok(!storeCached(VA_B + 0x2000), `round ${round}: the store entry is gone`);
+    h.flushTlb(false);
+  }
+  assert.equal(mem.u8[mem.ramOffsetOf(RAM + 0x20_2000)], 7);
 });
