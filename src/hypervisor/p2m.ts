@@ -69,11 +69,7 @@ export class P2m {
     const i = gfn - this.baseGfn;
     if (i < 0 || i >= this.mirror.length)
       throw new RangeError(`gfn 0x${gfn.toString(16)} is outside this P2M's span`);
-    const slot = this.leafSlot(gfn, true);
-    const ppn = this.frames.paOf(mfn) / 4096;
-    const i32 = this.frames.mem.i32;
-    i32[slot >>> 2] = ((ppn % TWO22) << 10) | perm | PTE_V | PTE_U | PTE_A | PTE_D | 0;
-    i32[(slot >>> 2) + 1] = Math.floor(ppn / TWO22);
+    this.writeLeaf(this.leafSlot(gfn, true) >>> 2, mfn, perm);
     const old = this.mirror[i]!;
     this.mirror[i] = mfn;
     if (old !== -1) this.onChange(gfn);
@@ -87,9 +83,6 @@ export class P2m {
     const n = mfns.length;
     if (gfn0 < this.baseGfn || gfn0 - this.baseGfn + n > this.mirror.length)
       throw new RangeError(`gfns 0x${gfn0.toString(16)}+${n} are outside this P2M's span`);
-    const i32 = this.frames.mem.i32;
-    const ppn0 = this.frames.paOf(0 as Mfn) / 4096;
-    const flags = P2mPerm.RWX | PTE_V | PTE_U | PTE_A | PTE_D;
     const changed: Gfn[] = [];
     for (let i = 0; i < n;) {
       const gfn = gfn0 + i;
@@ -97,16 +90,22 @@ export class P2m {
       // The rest of this leaf table.
       const end = Math.min(n, i + 512 - (gfn & 511));
       for (let k = 0; i < end; i++, k += 2) {
-        const mfn = mfns[i]!;
-        const ppn = ppn0 + mfn;
-        i32[slot + k] = ((ppn % TWO22) << 10) | flags;
-        i32[slot + k + 1] = Math.floor(ppn / TWO22);
+        const mfn = mfns[i]! as Mfn;
+        this.writeLeaf(slot + k, mfn, P2mPerm.RWX);
         const m = gfn0 - this.baseGfn + i;
         if (this.mirror[m] !== -1) changed.push((gfn0 + i) as Gfn);
         this.mirror[m] = mfn;
       }
     }
     for (const gfn of changed) this.onChange(gfn);
+  }
+
+  /** Writes the leaf PTE at int32 index `at`: mfn with `perm`, U, A and D (see the header). */
+  private writeLeaf(at: number, mfn: Mfn, perm: P2mPerm): void {
+    const ppn = this.frames.paOf(mfn) / 4096;
+    const i32 = this.frames.mem.i32;
+    i32[at] = ((ppn % TWO22) << 10) | perm | PTE_V | PTE_U | PTE_A | PTE_D | 0;
+    i32[at + 1] = Math.floor(ppn / TWO22);
   }
 
   /**

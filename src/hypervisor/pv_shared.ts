@@ -203,8 +203,7 @@ export class PvShared {
 
   /** setOwner for each of `mfns` (a new domain's RAM). */
   setOwners(mfns: Int32Array, domid: number): void {
-    const owners = this.owners;
-    for (let i = 0; i < mfns.length; i++) Atomics.store(owners, mfns[i]!, domid + 1);
+    for (let i = 0; i < mfns.length; i++) this.setOwner(mfns[i] as Mfn, domid);
   }
 
   clearOwner(mfn: Mfn): void {

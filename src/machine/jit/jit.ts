@@ -181,13 +181,13 @@ export class Jit {
       return ok ? 1 : 0;
     },
     /**
-     * env.csr: one CSR, LR or SC instruction, run by the interpreter's own execCold (pc in the
+     * env.interp: one CSR, LR or SC instruction, run by the interpreter's own execCold (pc in the
      * state block is the instruction's). 0: it trapped; 2: done, but only sstatus's SIE may
      * change under translated code (and only so that no pending interrupt becomes
      * deliverable): anything else in mstatus or vsstatus (FS, SUM, MXR…), new TLB sets, or an
      * SC that rewrote decoded code ends the dispatcher's call; 1: done.
      */
-    csr: (w: number, imm: number): number => {
+    interp: (w: number, imm: number): number => {
       const h = this.cur!;
       const S = h.S;
       const mstatus = S[I_MSTATUS]!;

@@ -71,7 +71,7 @@ export function translatable(op: number): boolean {
 }
 
 /**
- * Is this a CSR instruction the translator handles (through the env.csr helper)? Accesses to
+ * Is this a CSR instruction the translator handles (through the env.interp helper)? Accesses to
  * sstatus only: Linux turns interrupts off and on with them all the time (a boot ran 70 k of
  * them, each a return to the interpreter while they were not translated).
  */
@@ -85,7 +85,7 @@ export function isLrSc(op: number): boolean {
 }
 
 /**
- * Does translated code run this instruction by calling the interpreter on it (the env.csr
+ * Does translated code run this instruction by calling the interpreter on it (the env.interp
  * helper)? The sstatus accesses above, and LR/SC: Linux's compare-and-swap loops (a boot left
  * ~23 k of them to the interpreter, each a return from translated code and a re-entry).
  */

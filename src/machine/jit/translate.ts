@@ -23,15 +23,16 @@
  * x registers live in wasm locals inside a region: every register the region uses is loaded
  * on entry, and every register it writes is stored back at each exit (and before calls that
  * read registers from memory). So do the f registers (f64 locals, bit-exact through
- * reinterpret) in a region with an F/D instruction: all 32 are loaded on entry. The current pc's page is read once on entry: a region is all
- * in one page, so every pc in it is that page's virtual base plus a constant, and the same
- * translation serves every virtual mapping of the physical page.
+ * reinterpret) in a region with an F/D instruction: all 32 are loaded on entry. The current
+ * pc's page is read once on entry: a region is all in one page, so every pc in it is that
+ * page's virtual base plus a constant, and the same translation serves every virtual mapping
+ * of the physical page.
  *
  * The emitter is split by concern: this file (blocks, exits, integer ALU, control transfer),
  * translate_mem.ts (loads and stores with their slow-path helpers), translate_fp.ts (F/D
  * arithmetic) and translate_muldiv.ts (the M extension's 64-bit helpers). Imported functions
  * of every region module: `env.fp` (FP_HELPER), `env.ld` (LD_HELPER), `env.st` (ST_HELPER),
- * `env.csr` (CSR_HELPER).
+ * `env.interp` (INTERP_HELPER).
  *
  * Blocks are cases of a `loop` + `br_table` dispatch inside the function, so branches between
  * blocks of the same region stay in wasm; each block first checks that its whole length fits
@@ -70,7 +71,7 @@ export const REGION_RESULTS: readonly T[] = [T.I32];
 export const FP_HELPER = 0;
 export const LD_HELPER = 1;
 export const ST_HELPER = 2;
-export const CSR_HELPER = 3;
+export const INTERP_HELPER = 3;
 
 /** Does the instruction read rs1 / rs2 as x registers, and write rd as one? */
 function regUse(op: number): { rs1: boolean; rs2: boolean; rd: boolean } {
@@ -571,23 +572,23 @@ export class Emitter {
         return this.branch(insn, W.I64_GE_U);
       default:
         if (isAmo(op)) return emitAmo(this, insn, idx);
-        if ((op >= Op.CSRRW && op <= Op.CSRRCI) || isLrSc(op)) return this.csr(insn, idx);
+        if ((op >= Op.CSRRW && op <= Op.CSRRCI) || isLrSc(op)) return this.viaInterpreter(insn, idx);
         throw new Error(`jit: op ${op} reached the translator but is not translatable`);
     }
   }
 
   /**
-   * A CSR, LR or SC instruction (region.ts, runByHelper) through env.csr(w, imm), which runs it
+   * A CSR, LR or SC instruction (region.ts, runByHelper) through env.interp(w, imm), which runs it
    * as the interpreter does, on the registers and pc in the state block: 0 it trapped (pc is
    * the trap vector), 1 done, 2 done but the hart must be looked at before the next instruction
    * (an interrupt became deliverable, the TLB sets or the FP state changed, or an SC rewrote
    * decoded code).
    */
-  private csr(insn: Insn, idx: number): void {
+  private viaInterpreter(insn: Insn, idx: number): void {
     const c = this.c;
     this.flush();
     this.storePc(insn.off); // for a trap's epc
-    c.i32Const(insn.w).i32Const(insn.imm).call(CSR_HELPER).tee(this.t).op(W.I32_EQZ);
+    c.i32Const(insn.w).i32Const(insn.imm).call(INTERP_HELPER).tee(this.t).op(W.I32_EQZ);
     this.open();
     this.exitTrap(idx);
     this.close();
@@ -640,14 +641,14 @@ export class Emitter {
 /**
  * Builds one module holding a function per region, exported as r0, r1, … in order.
  * `memoryPages` is the size of the machine memory in 64 KiB pages (imported as env.memory,
- * shared); the module also imports the helpers `env.fp`, `env.ld`, `env.st` and `env.csr`.
+ * shared); the module also imports the helpers `env.fp`, `env.ld`, `env.st` and `env.interp`.
  */
 export function buildRegionModule(regions: readonly Region[], memoryPages: number): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();
   mb.importFunc('env', 'fp', [T.I32, T.I32], [T.I32]);
   mb.importFunc('env', 'ld', [T.I32, T.I32, T.I32], [T.I32]);
   mb.importFunc('env', 'st', [T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
-  mb.importFunc('env', 'csr', [T.I32, T.I32], [T.I32]);
+  mb.importFunc('env', 'interp', [T.I32, T.I32], [T.I32]);
   mb.importMemory({
     module: 'env',
     name: 'memory',
@@ -669,13 +670,14 @@ export type RegionFn = (base: number, budget: number, loadSet: number, storeSet:
 /**
  * The helpers regions import (jit.ts), run on the hart being run:
  * fp(w, imm) runs one F/D instruction (1) or refuses without effect (0);
- * csr(w, imm) runs one CSR instruction (Emitter.csr: 0 trapped, 1 done, 2 done, stop);
+ * interp(w, imm) runs one CSR, LR or SC instruction (Emitter.viaInterpreter: 0 trapped, 1 done,
+ * 2 done, stop);
  * ld(vaLo, vaHi, size) and st(vaLo, vaHi, size, lo, hi) are the slow-path accesses of
  * translate_mem.ts.
  */
 export interface RegionImports {
   fp: (w: number, imm: number) => number;
-  csr: (w: number, imm: number) => number;
+  interp: (w: number, imm: number) => number;
   ld: (vaLo: number, vaHi: number, size: number) => number;
   st: (vaLo: number, vaHi: number, size: number, lo: number, hi: number) => number;
 }
