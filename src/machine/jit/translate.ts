@@ -143,6 +143,8 @@ export class Emitter {
   private hasFpArith = false;
   /** Nesting of structured blocks between the current code and its dispatch case. */
   private depth = 0;
+  /** `depth` just inside the current block's own loop (block()), or -1 when it has none. */
+  private selfDepth = -1;
   /** Index of the block being emitted, its length. */
   private cur = 0;
   private curLen = 0;
@@ -245,12 +247,26 @@ export class Emitter {
     const c = this.c;
     const len = b.insns.length;
     this.curLen = len;
+    // A block that branches back to its own start runs as a wasm loop of its own (the branch
+    // continues it directly instead of through the dispatch loop's br_table).
+    const last = b.insns[len - 1];
+    const selfLoop = last !== undefined && this.targetOf(last) === b.start;
+    if (selfLoop) {
+      c.loop();
+      this.depth++;
+      this.selfDepth = this.depth;
+    }
     // n += len; if n > budget, give the block to the interpreter (count = n - len).
     c.get(this.n).i32Const(len).op(W.I32_ADD).tee(this.n).get(P_BUDGET).op(W.I32_GT_U);
     this.open();
     this.exitConst(b.start, 0, 1);
     this.close();
     for (let i = 0; i < len; i++) this.insn(b.insns[i]!, i);
+    if (selfLoop) {
+      c.end();
+      this.depth--;
+      this.selfDepth = -1;
+    }
     // Fall-through or not-taken successor.
     switch (b.next) {
       case Next.BLOCK:
@@ -631,9 +647,26 @@ export class Emitter {
   }
 
   /** Control goes to page offset `off` (maybe outside the page) after the whole block. */
+  /** The in-page offset a branch or `jal` goes to when taken, or -1 for other instructions. */
+  private targetOf(insn: Insn): number {
+    switch (insn.w & 511) {
+      case Op.JAL:
+      case Op.BEQ:
+      case Op.BNE:
+      case Op.BLT:
+      case Op.BGE:
+      case Op.BLTU:
+      case Op.BGEU:
+        return insn.off + insn.imm;
+      default:
+        return -1;
+    }
+  }
+
   private toTarget(off: number): void {
     const i = off >= 0 && off < 4096 ? this.region.blockAt.get(off) : undefined;
-    if (i !== undefined) this.goto(i);
+    if (i === this.cur && this.selfDepth >= 0) this.c.br(this.depth - this.selfDepth);
+    else if (i !== undefined) this.goto(i);
     else this.exitConst(off, this.curLen, 0);
   }
 }
