@@ -293,9 +293,13 @@ export class Emitter {
     this.depth--;
   }
 
-  /** Continues at block `i` through the dispatch loop. */
+  /**
+   * Continues at block `i`: a later block directly (its code follows the end of the case block
+   * `i`, which encloses the current code), an earlier one through the dispatch loop.
+   */
   private goto(i: number): void {
-    this.c.i32Const(i).set(this.bb).br(this.loopDepth());
+    if (i > this.cur) this.c.br(this.depth + i - this.cur - 1);
+    else this.c.i32Const(i).set(this.bb).br(this.loopDepth());
   }
 
   /** Stores the registers (x and f) the region writes back into the state block. */
