@@ -102,7 +102,8 @@ function isPause(insn: Insn): boolean {
   return (insn.w & 511) === Op.FENCE && insn.imm === FENCE_PAUSE;
 }
 
-function isBranch(op: number): boolean {
+/** Is `op` a conditional branch (BEQ to BGEU, contiguous in Op)? */
+export function isBranch(op: number): boolean {
   return op >= Op.BEQ && op <= Op.BGEU;
 }
 

@@ -40,7 +40,7 @@
  */
 import { F_BYTE_OFFSET, HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
-import { isAmo, isLrSc, Next, type BasicBlock, type Insn, type Region } from './region.ts';
+import { isAmo, isBranch, isLrSc, Next, type BasicBlock, type Insn, type Region } from './region.ts';
 import {
   emitFpArith,
   emitFpEntryState,
@@ -650,23 +650,13 @@ export class Emitter {
     this.close();
   }
 
-  /** Control goes to page offset `off` (maybe outside the page) after the whole block. */
   /** The in-page offset a branch or `jal` goes to when taken, or -1 for other instructions. */
   private targetOf(insn: Insn): number {
-    switch (insn.w & 511) {
-      case Op.JAL:
-      case Op.BEQ:
-      case Op.BNE:
-      case Op.BLT:
-      case Op.BGE:
-      case Op.BLTU:
-      case Op.BGEU:
-        return insn.off + insn.imm;
-      default:
-        return -1;
-    }
+    const op = insn.w & 511;
+    return isBranch(op) || op === Op.JAL ? insn.off + insn.imm : -1;
   }
 
+  /** Control goes to page offset `off` (maybe outside the page) after the whole block. */
   private toTarget(off: number): void {
     const i = off >= 0 && off < 4096 ? this.region.blockAt.get(off) : undefined;
     if (i === this.cur && this.selfDepth >= 0) this.c.br(this.depth - this.selfDepth);
