@@ -35,8 +35,10 @@
  * `env.interp` (INTERP_HELPER).
  *
  * Blocks are cases of a `loop` + `br_table` dispatch inside the function, so branches between
- * blocks of the same region stay in wasm; each block first checks that its whole length fits
- * in the remaining budget.
+ * blocks of the same region stay in wasm; a branch to a later block is a direct `br`, and a
+ * block that branches back to its own start is a wasm `loop` of its own (TurboFan compiles
+ * loops through the dispatch poorly). Each block first checks that its whole length fits in
+ * the remaining budget.
  */
 import { F_BYTE_OFFSET, HS } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
@@ -294,11 +296,13 @@ export class Emitter {
   }
 
   /**
-   * Continues at block `i`: a later block directly (its code follows the end of the case block
-   * `i`, which encloses the current code), an earlier one through the dispatch loop.
+   * Continues at block `i`: the current block through its own loop (block()), a later block
+   * directly (its code follows the end of the case block `i`, which encloses the current
+   * code), an earlier one through the dispatch loop.
    */
   private goto(i: number): void {
-    if (i > this.cur) this.c.br(this.depth + i - this.cur - 1);
+    if (i === this.cur && this.selfDepth >= 0) this.c.br(this.depth - this.selfDepth);
+    else if (i > this.cur) this.c.br(this.depth + i - this.cur - 1);
     else this.c.i32Const(i).set(this.bb).br(this.loopDepth());
   }
 
@@ -659,8 +663,7 @@ export class Emitter {
   /** Control goes to page offset `off` (maybe outside the page) after the whole block. */
   private toTarget(off: number): void {
     const i = off >= 0 && off < 4096 ? this.region.blockAt.get(off) : undefined;
-    if (i === this.cur && this.selfDepth >= 0) this.c.br(this.depth - this.selfDepth);
-    else if (i !== undefined) this.goto(i);
+    if (i !== undefined) this.goto(i);
     else this.exitConst(off, this.curLen, 0);
   }
 }
