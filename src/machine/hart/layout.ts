@@ -202,8 +202,16 @@ export const JC_END_BYTE = JC_BYTE_OFFSET + JC_ENTRIES * 8;
  * its (zero-extended) value here (jit/translate_mem.ts). Not architectural state.
  */
 export const JIT_SCRATCH_BYTE = JC_END_BYTE;
+/**
+ * The virtual page (pc & ~0xfff) of the region running (an int64 that translated code stores on
+ * entry, for the slow-path helpers to rebuild an access's pc from its page offset), and the
+ * instructions of its block not yet run when a slow-path access left the region (int32;
+ * jit/dispatch.ts, memory helpers). Not architectural state.
+ */
+export const JIT_VPAGE_BYTE = JIT_SCRATCH_BYTE + 8;
+export const JIT_LEFT_BYTE = JIT_SCRATCH_BYTE + 16;
 
-if (JC_BYTE_OFFSET < TLB_END_BYTE || JIT_SCRATCH_BYTE + 8 > HART_BLOCK_BYTES)
+if (JC_BYTE_OFFSET < TLB_END_BYTE || JIT_LEFT_BYTE + 4 > HART_BLOCK_BYTES)
   throw new Error('hart layout: the jump cache does not fit between the TLBs and the block end');
 if (TLB_END_BYTE > HART_BLOCK_BYTES) throw new Error('hart layout: the TLBs overflow the hart block');
 // memory.ts keeps 64 MiB of the 4 GiB below RAM for hart blocks (MAX_RAM_BYTES); a host's

@@ -22,6 +22,8 @@ for (const fp of [false, true]) {
       const prog = generate(rng, 20 + rng.int(120), fp);
       const regime: Regime = rng.pick(['M', 'S', 'VS'] as const);
       const jit: JitOptions = rng.chance(0.7) ? { mode: 'force' } : { mode: 'on', threshold: 1 + rng.int(3) };
+      // Accesses through the memory helpers or inline (every program ends in a loop).
+      jit.inlineAccess = rng.pick(['loops', 'none'] as const);
       // Half the programs also run on a second hart, interleaved with the first (diff_gen.ts).
       const second: Regime | undefined = rng.chance(0.5) ? rng.pick(['M', 'S', 'VS'] as const) : undefined;
       const r = runDiff(rng, prog, regime, jit, second);

@@ -21,10 +21,21 @@
  * they hold for the whole call.
  * The jump cache is keyed by host (machine) offsets, so entries stay valid across address
  * spaces; jit.ts clears a page's entries when the page's translations are dropped.
+ *
+ * The module also holds the memory helpers every region calls for its loads and stores
+ * (translate_mem.ts) and the tag a trapping load throws; `run` keeps the hart's state block
+ * and TLB sets in globals for them. Regions import both from this module's instance.
  */
 import { HS, JC_BYTE_OFFSET, JC_MASK, TLB_MASK } from '../hart/layout.ts';
 import { REGION_PARAMS, REGION_RESULTS } from './translate.ts';
+import { emitMemHelpers } from './translate_mem.ts';
 import { ModuleBuilder, T, W } from './wasm.ts';
+
+/** The JavaScript slow paths the memory helpers call (jit.ts; translate_mem.ts says what they return). */
+export interface SlowPaths {
+  ld: (vaLo: number, vaHi: number, size: number) => number;
+  st: (vaLo: number, vaHi: number, size: number, lo: number, hi: number) => number;
+}
 
 export type DispatchFn = (
   base: number,
@@ -37,9 +48,19 @@ export type DispatchFn = (
 
 const PC_BYTE = HS.PC_LO * 4;
 
-/** Builds the dispatcher module (imports env.memory, shared, and env.table). */
+/**
+ * Builds the dispatcher module (imports env.memory, shared, env.table and the slow paths env.ld
+ * and env.st; exports run, the memory helpers and the tag `leave`).
+ */
 export function buildDispatchModule(memoryPages: number, tableSize: number): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();
+  const jsLoad = mb.importFunc('env', 'ld', [T.I32, T.I32, T.I32], [T.I32]);
+  const jsStore = mb.importFunc('env', 'st', [T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
+  const tag = mb.tag([]);
+  mb.exportTag('leave', tag);
+  const gBase = mb.global(T.I32, true);
+  const gLoad = mb.global(T.I32, true);
+  const gStore = mb.global(T.I32, true);
   mb.importMemory({
     module: 'env',
     name: 'memory',
@@ -58,6 +79,7 @@ export function buildDispatchModule(memoryPages: number, tableSize: number): Uin
   const t = c.local(T.I32);
   const host = c.local(T.I32);
   const pc = c.local(T.I64);
+  c.get(BASE).globalSet(gBase).get(LOAD).globalSet(gLoad).get(STORE).globalSet(gStore);
   c.get(FIRST).set(idx);
   c.loop();
   // r = table[idx](base, budget - n, loadSet, storeSet); n += r >>> 2
@@ -93,13 +115,21 @@ export function buildDispatchModule(memoryPages: number, tableSize: number): Uin
   c.end();
   c.op(W.UNREACHABLE);
   mb.export('run', f.index);
+  emitMemHelpers(mb, { base: gBase, loadSet: gLoad, storeSet: gStore, jsLoad, jsStore, tag });
   return mb.build();
 }
 
-/** Compiles the dispatcher against the machine memory and the Jit's function table. */
-export function compileDispatcher(memory: WebAssembly.Memory, table: WebAssembly.Table): DispatchFn {
+/**
+ * Compiles the dispatcher against the machine memory, the Jit's function table and its slow
+ * paths; returns `run` and the instance's exports (what regions import as `mem`).
+ */
+export function compileDispatcher(
+  memory: WebAssembly.Memory,
+  table: WebAssembly.Table,
+  slow: SlowPaths,
+): { run: DispatchFn; exports: WebAssembly.Exports } {
   const pages = memory.buffer.byteLength / 65536;
   const mod = new WebAssembly.Module(buildDispatchModule(pages, 1));
-  const inst = new WebAssembly.Instance(mod, { env: { memory, table } });
-  return inst.exports['run'] as DispatchFn;
+  const inst = new WebAssembly.Instance(mod, { env: { memory, table, ld: slow.ld, st: slow.st } });
+  return { run: inst.exports['run'] as DispatchFn, exports: inst.exports };
 }

@@ -38,9 +38,9 @@ import { execCold } from '../hart/interp_cold.ts';
 import { HS, JC_BYTE_OFFSET, JC_ENTRIES, JC_MASK, JIT_SCRATCH_BYTE } from '../hart/layout.ts';
 import { loadSlow, storeSlow } from '../hart/mmu.ts';
 import type { MachineMemory } from '../memory.ts';
-import { compileDispatcher, type DispatchFn } from './dispatch.ts';
+import { compileDispatcher, type DispatchFn, type SlowPaths } from './dispatch.ts';
 import { discoverRegion, type Region } from './region.ts';
-import { compileRegions, type RegionImports } from './translate.ts';
+import { compileRegions, type InlineAccess, type RegionImports } from './translate.ts';
 
 export type JitMode = 'off' | 'on' | 'force';
 
@@ -61,6 +61,12 @@ export interface JitOptions {
   threshold?: number;
   /** Most regions kept (default 8192). */
   maxRegions?: number;
+  /**
+   * Which regions do a memory access's TLB hit inline rather than through the memory helpers
+   * (translate_mem.ts): 'loops' (the default), regions with a loop; 'all' or 'none' let the
+   * differential tester cover both ways in every kind of region.
+   */
+  inlineAccess?: InlineAccess;
 }
 
 export interface JitStats {
@@ -143,6 +149,7 @@ export class Jit {
    */
   countdown: Int16Array = new Int16Array(SLOTS);
   readonly maxRegions: number;
+  private readonly inlineAccess: InlineAccess;
   private readonly pages: (JitPage | undefined)[];
   private readonly live = new Set<JitPage>();
   private regions = 0;
@@ -152,6 +159,7 @@ export class Jit {
   private pending: PendingRegion[] = [];
   private nextId = 1;
   private readonly dispatch: DispatchFn;
+  private readonly imports: RegionImports;
   /** Harts that have run translated code (their jump caches hold entries of this Jit). */
   private readonly harts: Hart[] = [];
   private lastHart: Hart | null = null;
@@ -167,8 +175,8 @@ export class Jit {
     entries: 0,
     instructions: 0,
   };
-  /** The helpers translated code imports (translate.ts, RegionImports). */
-  private readonly helpers: RegionImports = {
+  /** The helpers translated code imports (translate.ts, RegionImports; mem is the dispatcher's). */
+  private readonly helpers: Omit<RegionImports, 'mem'> = {
     /**
      * env.fp: the interpreter keeps fflags in `fexc.flags` while it runs, native FP code in
      * the state block; enter() and this helper hand them over.
@@ -209,6 +217,9 @@ export class Jit {
         ((changed & Mstatus.SIE) !== 0 && (h.mip() & S[I_MIE]!) !== 0);
       return stop ? 2 : 1;
     },
+  };
+  /** The slow paths of the dispatcher's memory helpers (dispatch.ts, translate_mem.ts). */
+  private readonly slowPaths: SlowPaths = {
     /** env.ld: the interpreter's slow-path load; the value goes to the scratch word. */
     ld: (vaLo: number, vaHi: number, size: number): number => {
       const h = this.cur!;
@@ -236,9 +247,12 @@ export class Jit {
     this.threshold =
       opts.mode === 'force' ? 0 : Math.min(MAX_THRESHOLD, Math.max(0, opts.threshold ?? DEFAULT_THRESHOLD));
     this.maxRegions = Math.max(1, opts.maxRegions ?? 8192);
+    this.inlineAccess = opts.inlineAccess ?? 'loops';
     this.pages = new Array<JitPage | undefined>(code.ramPages).fill(undefined); // see CodeCache.pages
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
-    this.dispatch = compileDispatcher(mem.memory, this.table);
+    const d = compileDispatcher(mem.memory, this.table, this.slowPaths);
+    this.dispatch = d.run;
+    this.imports = { ...this.helpers, mem: d.exports };
     code.onInvalidatePage = (ramPage) => this.dropPage(ramPage, true);
   }
 
@@ -344,7 +358,8 @@ export class Jit {
     const fns = compileRegions(
       live.map((p) => p.region),
       this.mem.memory,
-      this.helpers,
+      this.imports,
+      this.inlineAccess,
     );
     for (let i = 0; i < fns.length; i++) {
       const { jp, slot } = live[i]!;

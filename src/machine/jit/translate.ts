@@ -29,10 +29,14 @@
  * of the physical page.
  *
  * The emitter is split by concern: this file (blocks, exits, integer ALU, control transfer),
- * translate_mem.ts (loads and stores with their slow-path helpers), translate_fp.ts (F/D
- * arithmetic) and translate_muldiv.ts (the M extension's 64-bit helpers). Imported functions
- * of every region module: `env.fp` (FP_HELPER), `env.ld` (LD_HELPER), `env.st` (ST_HELPER),
- * `env.interp` (INTERP_HELPER).
+ * translate_mem.ts (loads and stores), translate_fp.ts (F/D arithmetic) and translate_muldiv.ts
+ * (the M extension's 64-bit helpers). Imports of every region module: `env.fp` (FP_HELPER) and
+ * `env.interp` (INTERP_HELPER) from jit.ts; the memory helpers `mem.ld8s … mem.st64` (from
+ * MEM_HELPER on) and the tag `mem.leave` from the dispatcher's instance (dispatch.ts).
+ *
+ * An access that must leave the region (translate_mem.ts) either throws `leave` or makes a
+ * store helper return 1: the region's dispatch loop sits in a `try` inside a `block` whose end
+ * is the "leave" path, which takes pc and the instructions not run from the state block.
  *
  * Blocks are cases of a `loop` + `br_table` dispatch inside the function, so branches between
  * blocks of the same region stay in wasm; a branch to a later block is a direct `br`, and a
@@ -40,7 +44,7 @@
  * loops through the dispatch poorly). Each block first checks that its whole length fits in
  * the remaining budget.
  */
-import { F_BYTE_OFFSET, HS } from '../hart/layout.ts';
+import { F_BYTE_OFFSET, HS, JIT_LEFT_BYTE, JIT_VPAGE_BYTE } from '../hart/layout.ts';
 import { Op } from '../isa/op.ts';
 import { isAmo, isBranch, isLrSc, Next, type BasicBlock, type Insn, type Region } from './region.ts';
 import {
@@ -51,7 +55,19 @@ import {
   isFpArith,
   isFpLoadStore,
 } from './translate_fp.ts';
-import { emitAmo, emitFpLoad, emitFpStore, emitLoad, emitStore } from './translate_mem.ts';
+import {
+  emitAmo,
+  emitFpLoad,
+  emitFpStore,
+  emitLoad,
+  emitStore,
+  LOAD_HELPERS,
+  LOAD_PARAMS,
+  LOAD_RESULTS,
+  STORE_HELPERS,
+  STORE_PARAMS,
+  STORE_RESULTS,
+} from './translate_mem.ts';
 import { Helper, HelperSet } from './translate_muldiv.ts';
 import { Code, ModuleBuilder, T, W } from './wasm.ts';
 
@@ -61,6 +77,9 @@ export const P_BUDGET = 1;
 export const P_LOADSET = 2;
 export const P_STORESET = 3;
 
+/** Which regions do an access's TLB hit inline (JitOptions.inlineAccess). */
+export type InlineAccess = 'loops' | 'all' | 'none';
+
 /** Status flags of a region's result (see the module comment). */
 export const INTERP = 1;
 export const STOP = 2;
@@ -69,11 +88,15 @@ export const STOP = 2;
 export const REGION_PARAMS: readonly T[] = [T.I32, T.I32, T.I32, T.I32];
 export const REGION_RESULTS: readonly T[] = [T.I32];
 
-/** Function indices of the imported helpers in every region module (jit.ts provides them). */
+/**
+ * Function indices of the imported helpers in every region module: FP and interpreter helpers
+ * (jit.ts), then the memory helpers of LOAD_HELPERS and STORE_HELPERS (dispatch.ts), in order.
+ */
 export const FP_HELPER = 0;
-export const LD_HELPER = 1;
-export const ST_HELPER = 2;
-export const INTERP_HELPER = 3;
+export const INTERP_HELPER = 1;
+export const MEM_HELPER = 2;
+/** Tag index of the exception a trapping load throws (imported, dispatch.ts). */
+const LEAVE_TAG = 0;
 
 /** Does the instruction read rs1 / rs2 as x registers, and write rd as one? */
 function regUse(op: number): { rs1: boolean; rs2: boolean; rd: boolean } {
@@ -151,12 +174,21 @@ export class Emitter {
   private cur = 0;
   private curLen = 0;
 
+  /**
+   * Whether accesses do the TLB hit inline (translate_mem.ts): in a region with a loop (a
+   * branch back to its own block or an earlier one), whose code runs often enough to repay
+   * the bigger code.
+   */
+  readonly inlineMem: boolean;
+
   constructor(
     private readonly helpers: HelperSet,
     private readonly region: Region,
     code: Code,
+    inline: InlineAccess,
   ) {
     this.c = code;
+    this.inlineMem = inline === 'all' || (inline === 'loops' && hasLoop(region));
     this.n = code.local(T.I32);
     this.bb = code.local(T.I32);
     this.vpage = code.local(T.I64);
@@ -217,9 +249,12 @@ export class Emitter {
           .set(this.fl[r]!);
     }
     c.get(P_BASE).mem(W.I64_LOAD, 3, PC_BYTE).i64ConstHalves(-4096, -1).op(W.I64_AND).set(this.vpage);
+    c.get(P_BASE).get(this.vpage).mem(W.I64_STORE, 3, JIT_VPAGE_BYTE); // for the memory helpers
     if (this.hasFpArith) emitFpEntryState(this);
     c.i32Const(this.region.entryBlock).set(this.bb);
     c.block(); // exits branch out of this block to the shared exit path
+    c.block(); // a slow-path access that must leave branches out of this one (leaveIfStopped)
+    c.try(); // or throws (a trapping load)
     c.loop();
     for (let i = 0; i < k; i++) c.block();
     c.get(this.bb).brTable(
@@ -233,6 +268,14 @@ export class Emitter {
     }
     c.end(); // loop
     c.op(W.UNREACHABLE);
+    c.catch(LEAVE_TAG);
+    c.end(); // try
+    c.end(); // leave block
+    // A slow-path access left: pc is in the state block, the block's instructions after the
+    // access at JIT_LEFT_BYTE (translate_mem.ts).
+    c.get(P_BASE).mem(W.I64_LOAD, 3, PC_BYTE).set(this.pcv);
+    c.get(this.n).get(P_BASE).mem(W.I32_LOAD, 2, JIT_LEFT_BYTE).op(W.I32_SUB);
+    c.i32Const(2).op(W.I32_SHL).i32Const(STOP).op(W.I32_OR).set(this.st);
     c.end(); // exit block
     // The one exit path: write back registers, store pc, return the status.
     this.flush();
@@ -252,7 +295,7 @@ export class Emitter {
     // A block that branches back to its own start runs as a wasm loop of its own (the branch
     // continues it directly instead of through the dispatch loop's br_table).
     const last = b.insns[len - 1];
-    const selfLoop = last !== undefined && this.targetOf(last) === b.start;
+    const selfLoop = last !== undefined && targetOf(last) === b.start;
     if (selfLoop) {
       c.loop();
       this.depth++;
@@ -356,7 +399,17 @@ export class Emitter {
     if (done !== this.curLen) c.i32Const(this.curLen - done).op(W.I32_SUB);
     c.i32Const(2).op(W.I32_SHL);
     if (flags !== 0) c.i32Const(flags).op(W.I32_OR);
-    c.set(this.st).br(this.loopDepth() + 1);
+    c.set(this.st).br(this.loopDepth() + 3);
+  }
+
+  /** Instructions of the current block after its instruction `idx`. */
+  leftAfter(idx: number): number {
+    return this.curLen - idx - 1;
+  }
+
+  /** Leaves through the slow-path exit (a memory helper's "leave" result is on the stack). */
+  leaveIfStopped(): void {
+    this.c.brIf(this.loopDepth() + 2);
   }
 
   /** Leaves with pc = page base + off after `done` instructions of the current block. */
@@ -552,27 +605,27 @@ export class Emitter {
       case Op.FENCE:
         break;
       case Op.LB:
-        return emitLoad(this, insn, idx, 1, W.I64_LOAD8_S, 0);
+        return emitLoad(this, insn, idx, 1, W.I64_LOAD8_S);
       case Op.LBU:
-        return emitLoad(this, insn, idx, 1, W.I64_LOAD8_U, 0);
+        return emitLoad(this, insn, idx, 1, W.I64_LOAD8_U);
       case Op.LH:
-        return emitLoad(this, insn, idx, 2, W.I64_LOAD16_S, 1);
+        return emitLoad(this, insn, idx, 2, W.I64_LOAD16_S);
       case Op.LHU:
-        return emitLoad(this, insn, idx, 2, W.I64_LOAD16_U, 1);
+        return emitLoad(this, insn, idx, 2, W.I64_LOAD16_U);
       case Op.LW:
-        return emitLoad(this, insn, idx, 4, W.I64_LOAD32_S, 2);
+        return emitLoad(this, insn, idx, 4, W.I64_LOAD32_S);
       case Op.LWU:
-        return emitLoad(this, insn, idx, 4, W.I64_LOAD32_U, 2);
+        return emitLoad(this, insn, idx, 4, W.I64_LOAD32_U);
       case Op.LD:
-        return emitLoad(this, insn, idx, 8, W.I64_LOAD, 3);
+        return emitLoad(this, insn, idx, 8, W.I64_LOAD);
       case Op.SB:
-        return emitStore(this, insn, idx, 1, W.I64_STORE8, 0);
+        return emitStore(this, insn, idx, 1);
       case Op.SH:
-        return emitStore(this, insn, idx, 2, W.I64_STORE16, 1);
+        return emitStore(this, insn, idx, 2);
       case Op.SW:
-        return emitStore(this, insn, idx, 4, W.I64_STORE32, 2);
+        return emitStore(this, insn, idx, 4);
       case Op.SD:
-        return emitStore(this, insn, idx, 8, W.I64_STORE, 3);
+        return emitStore(this, insn, idx, 8);
       case Op.FLW:
       case Op.FLD:
         return emitFpLoad(this, insn, idx);
@@ -654,12 +707,6 @@ export class Emitter {
     this.close();
   }
 
-  /** The in-page offset a branch or `jal` goes to when taken, or -1 for other instructions. */
-  private targetOf(insn: Insn): number {
-    const op = insn.w & 511;
-    return isBranch(op) || op === Op.JAL ? insn.off + insn.imm : -1;
-  }
-
   /** Control goes to page offset `off` (maybe outside the page) after the whole block. */
   private toTarget(off: number): void {
     const i = off >= 0 && off < 4096 ? this.region.blockAt.get(off) : undefined;
@@ -668,17 +715,38 @@ export class Emitter {
   }
 }
 
+/** The in-page offset a branch or `jal` goes to when taken, or -1 for other instructions. */
+function targetOf(insn: Insn): number {
+  const op = insn.w & 511;
+  return isBranch(op) || op === Op.JAL ? insn.off + insn.imm : -1;
+}
+
+/** Whether a block of the region branches back to itself or to an earlier block. */
+function hasLoop(region: Region): boolean {
+  return region.blocks.some((b) => {
+    const last = b.insns[b.insns.length - 1];
+    const t = last === undefined ? -1 : targetOf(last);
+    return t >= 0 && t <= b.start && region.blockAt.has(t);
+  });
+}
+
 /**
  * Builds one module holding a function per region, exported as r0, r1, … in order.
  * `memoryPages` is the size of the machine memory in 64 KiB pages (imported as env.memory,
- * shared); the module also imports the helpers `env.fp`, `env.ld`, `env.st` and `env.interp`.
+ * shared); the module also imports the helpers listed in the module comment. `inline` says
+ * which regions do an access's TLB hit inline (JitOptions.inlineAccess).
  */
-export function buildRegionModule(regions: readonly Region[], memoryPages: number): Uint8Array<ArrayBuffer> {
+export function buildRegionModule(
+  regions: readonly Region[],
+  memoryPages: number,
+  inline: InlineAccess = 'loops',
+): Uint8Array<ArrayBuffer> {
   const mb = new ModuleBuilder();
   mb.importFunc('env', 'fp', [T.I32, T.I32], [T.I32]);
-  mb.importFunc('env', 'ld', [T.I32, T.I32, T.I32], [T.I32]);
-  mb.importFunc('env', 'st', [T.I32, T.I32, T.I32, T.I32, T.I32], [T.I32]);
   mb.importFunc('env', 'interp', [T.I32, T.I32], [T.I32]);
+  for (const [name] of LOAD_HELPERS) mb.importFunc('mem', name, LOAD_PARAMS, LOAD_RESULTS);
+  for (const [name] of STORE_HELPERS) mb.importFunc('mem', name, STORE_PARAMS, STORE_RESULTS);
+  mb.importTag('mem', 'leave', []);
   mb.importMemory({
     module: 'env',
     name: 'memory',
@@ -689,7 +757,7 @@ export function buildRegionModule(regions: readonly Region[], memoryPages: numbe
   const helpers = new HelperSet(mb);
   const fns = regions.map(() => mb.func(REGION_PARAMS, REGION_RESULTS));
   regions.forEach((r, i) => {
-    new Emitter(helpers, r, fns[i]!.code).emit();
+    new Emitter(helpers, r, fns[i]!.code, inline).emit();
     mb.export(`r${i}`, fns[i]!.index);
   });
   return mb.build();
@@ -698,40 +766,33 @@ export function buildRegionModule(regions: readonly Region[], memoryPages: numbe
 export type RegionFn = (base: number, budget: number, loadSet: number, storeSet: number) => number;
 
 /**
- * The helpers regions import (jit.ts), run on the hart being run:
+ * What regions import, run on the hart being run:
  * fp(w, imm) runs one F/D instruction (1) or refuses without effect (0);
  * interp(w, imm) runs one CSR, LR or SC instruction (Emitter.viaInterpreter: 0 trapped, 1 done,
- * 2 done, stop);
- * ld(vaLo, vaHi, size) and st(vaLo, vaHi, size, lo, hi) are the slow-path accesses of
- * translate_mem.ts.
+ * 2 done, stop) (both jit.ts);
+ * mem: the exports of the dispatcher's instance, whose memory helpers and `leave` tag regions
+ * import (dispatch.ts, translate_mem.ts).
  */
 export interface RegionImports {
   fp: (w: number, imm: number) => number;
   interp: (w: number, imm: number) => number;
-  ld: (vaLo: number, vaHi: number, size: number) => number;
-  st: (vaLo: number, vaHi: number, size: number, lo: number, hi: number) => number;
-}
-
-/** Instantiates compiled region module against the machine memory; returns its functions. */
-export function instantiateRegions(
-  mod: WebAssembly.Module,
-  count: number,
-  memory: WebAssembly.Memory,
-  helpers: RegionImports,
-): RegionFn[] {
-  const inst = new WebAssembly.Instance(mod, { env: { memory, ...helpers } });
-  const fns: RegionFn[] = [];
-  for (let i = 0; i < count; i++) fns.push(inst.exports[`r${i}`] as RegionFn);
-  return fns;
+  mem: WebAssembly.Exports;
 }
 
 /** Compiles and instantiates regions against the machine memory; returns their functions. */
 export function compileRegions(
   regions: readonly Region[],
   memory: WebAssembly.Memory,
-  helpers: RegionImports,
+  imports: RegionImports,
+  inline: InlineAccess = 'loops',
 ): RegionFn[] {
   const pages = memory.buffer.byteLength / 65536;
-  const mod = new WebAssembly.Module(buildRegionModule(regions, pages));
-  return instantiateRegions(mod, regions.length, memory, helpers);
+  const mod = new WebAssembly.Module(buildRegionModule(regions, pages, inline));
+  const inst = new WebAssembly.Instance(mod, {
+    env: { memory, fp: imports.fp, interp: imports.interp },
+    mem: imports.mem,
+  });
+  const fns: RegionFn[] = [];
+  for (let i = 0; i < regions.length; i++) fns.push(inst.exports[`r${i}`] as RegionFn);
+  return fns;
 }

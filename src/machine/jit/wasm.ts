@@ -1,11 +1,12 @@
 /**
  * A small WebAssembly binary emitter: enough of the MVP binary format (plus the threads
- * proposal's `shared` memory limits) for the JIT to build modules by hand, without binaryen.
+ * proposal's `shared` memory limits and the exception-handling proposal's tags, `try`, `catch`
+ * and `throw`, as V8 ships them) for the JIT to build modules by hand, without binaryen.
  *
- * Contract: `ModuleBuilder` collects function types (deduplicated), imported functions, one
- * imported memory, defined functions and exports, and `build()` returns the module bytes in
- * section order (type, import, function, export, code). Function indices count imported
- * functions first, as the format does. `Code` appends one function body's instructions; it
+ * Contract: `ModuleBuilder` collects function types (deduplicated), imported functions and
+ * tags, one imported memory, defined tags, globals and functions, and exports, and `build()`
+ * returns the module bytes in section order (type, import, function, tag, global, export,
+ * code). Function and tag indices count imported ones first, as the format does. `Code` appends one function body's instructions; it
  * checks nothing about stack typing (the engine's validator does that when the module is
  * compiled), but it does check that immediates are integers in range.
  *
@@ -33,6 +34,9 @@ export const enum W {
   BR = 0x0c,
   BR_IF = 0x0d,
   BR_TABLE = 0x0e,
+  TRY = 0x06,
+  CATCH = 0x07,
+  THROW = 0x08,
   RETURN = 0x0f,
   CALL = 0x10,
   CALL_INDIRECT = 0x11,
@@ -41,6 +45,8 @@ export const enum W {
   LOCAL_GET = 0x20,
   LOCAL_SET = 0x21,
   LOCAL_TEE = 0x22,
+  GLOBAL_GET = 0x23,
+  GLOBAL_SET = 0x24,
   I32_LOAD = 0x28,
   I64_LOAD = 0x29,
   F32_LOAD = 0x2a,
@@ -143,11 +149,14 @@ export const BLOCK_VOID = 0x40;
 const SECTION_TYPE = 1;
 const SECTION_IMPORT = 2;
 const SECTION_FUNCTION = 3;
+const SECTION_GLOBAL = 6;
 const SECTION_EXPORT = 7;
 const SECTION_CODE = 10;
+const SECTION_TAG = 13;
 const EXTERN_FUNC = 0;
 const EXTERN_TABLE = 1;
 const EXTERN_MEMORY = 2;
+const EXTERN_TAG = 4;
 const FUNCREF = 0x70;
 
 /** A growable byte buffer with the format's integer encodings. */
@@ -344,6 +353,32 @@ export class Code {
     return this;
   }
 
+  globalGet(i: number): this {
+    this.out.byte(W.GLOBAL_GET).u32(i);
+    return this;
+  }
+
+  globalSet(i: number): this {
+    this.out.byte(W.GLOBAL_SET).u32(i);
+    return this;
+  }
+
+  /** `try` with no result; its `catch` clause is `catch(tag)`. */
+  try(): this {
+    this.out.byte(W.TRY).byte(BLOCK_VOID);
+    return this;
+  }
+
+  catch(tag: number): this {
+    this.out.byte(W.CATCH).u32(tag);
+    return this;
+  }
+
+  throw(tag: number): this {
+    this.out.byte(W.THROW).u32(tag);
+    return this;
+  }
+
   /** call_indirect through table 0 with function type index `typeIndex` (callee index on the stack). */
   callIndirect(typeIndex: number): this {
     this.out.byte(W.CALL_INDIRECT).u32(typeIndex).u32(0);
@@ -393,7 +428,10 @@ export class ModuleBuilder {
   private memory: MemoryImport | undefined;
   private table: { module: string; name: string; minSize: number } | undefined;
   private readonly funcs: Defined[] = [];
-  private readonly exports: { name: string; func: number }[] = [];
+  private readonly exports: { name: string; kind: number; index: number }[] = [];
+  private readonly tagImports: { module: string; name: string; type: number }[] = [];
+  private readonly tags: number[] = [];
+  private readonly globals: { type: T; mutable: boolean }[] = [];
 
   /** The index of a function type, added if new. */
   type(params: readonly T[], results: readonly T[]): number {
@@ -416,6 +454,25 @@ export class ModuleBuilder {
     return this.imports.length - 1;
   }
 
+  /** Imports a tag whose exception carries values of `params`; returns its tag index. */
+  importTag(module: string, name: string, params: readonly T[]): number {
+    if (this.tags.length > 0) throw new Error('wasm: import tags before defining any');
+    this.tagImports.push({ module, name, type: this.type(params, []) });
+    return this.tagImports.length - 1;
+  }
+
+  /** Defines a tag; returns its index. */
+  tag(params: readonly T[]): number {
+    this.tags.push(this.type(params, []));
+    return this.tagImports.length + this.tags.length - 1;
+  }
+
+  /** Defines a global initialized to zero; returns its index. */
+  global(type: T, mutable: boolean): number {
+    this.globals.push({ type, mutable });
+    return this.globals.length - 1;
+  }
+
   importMemory(m: MemoryImport): void {
     this.memory = { ...m };
   }
@@ -436,7 +493,11 @@ export class ModuleBuilder {
   }
 
   export(name: string, funcIndex: number): void {
-    this.exports.push({ name, func: funcIndex });
+    this.exports.push({ name, kind: EXTERN_FUNC, index: funcIndex });
+  }
+
+  exportTag(name: string, tagIndex: number): void {
+    this.exports.push({ name, kind: EXTERN_TAG, index: tagIndex });
   }
 
   build(): Uint8Array<ArrayBuffer> {
@@ -452,10 +513,12 @@ export class ModuleBuilder {
     }
     out.byte(SECTION_TYPE).sized(types);
 
-    const nImports = this.imports.length + (this.memory ? 1 : 0) + (this.table ? 1 : 0);
+    const nImports =
+      this.imports.length + this.tagImports.length + (this.memory ? 1 : 0) + (this.table ? 1 : 0);
     if (nImports > 0) {
       const imp = new Bytes().u32(nImports);
       for (const f of this.imports) imp.name(f.module).name(f.name).byte(EXTERN_FUNC).u32(f.type);
+      for (const t of this.tagImports) imp.name(t.module).name(t.name).byte(EXTERN_TAG).byte(0).u32(t.type);
       const tb = this.table;
       if (tb) imp.name(tb.module).name(tb.name).byte(EXTERN_TABLE).byte(FUNCREF).byte(0x00).u32(tb.minSize);
       const m = this.memory;
@@ -473,8 +536,26 @@ export class ModuleBuilder {
     for (const f of this.funcs) fsec.u32(f.type);
     out.byte(SECTION_FUNCTION).sized(fsec);
 
+    if (this.tags.length > 0) {
+      const tsec = new Bytes().u32(this.tags.length);
+      for (const t of this.tags) tsec.byte(0).u32(t);
+      out.byte(SECTION_TAG).sized(tsec);
+    }
+
+    if (this.globals.length > 0) {
+      const gsec = new Bytes().u32(this.globals.length);
+      for (const g of this.globals) {
+        gsec.byte(g.type).byte(g.mutable ? 1 : 0);
+        if (g.type === T.I32) gsec.byte(W.I32_CONST).byte(0);
+        else if (g.type === T.I64) gsec.byte(W.I64_CONST).byte(0);
+        else throw new Error('wasm: only integer globals');
+        gsec.byte(W.END);
+      }
+      out.byte(SECTION_GLOBAL).sized(gsec);
+    }
+
     const ex = new Bytes().u32(this.exports.length);
-    for (const e of this.exports) ex.name(e.name).byte(EXTERN_FUNC).u32(e.func);
+    for (const e of this.exports) ex.name(e.name).byte(e.kind).u32(e.index);
     out.byte(SECTION_EXPORT).sized(ex);
 
     const code = new Bytes().u32(this.funcs.length);

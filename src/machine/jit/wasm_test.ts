@@ -77,6 +77,48 @@ test('a loop with br_table dispatch and an imported JS function', () => {
   assert.equal((ex['run'] as (s: number) => number)(2), 0);
 });
 
+test('globals, and a tag thrown in one module and caught in another that imports it', () => {
+  // Module A: a mutable global set by `set`, and `check(v)` that throws A's exported tag when
+  // v exceeds the global, else returns v * 2.
+  const a = new ModuleBuilder();
+  const limit = a.global(T.I32, true);
+  const tag = a.tag([]);
+  a.exportTag('over', tag);
+  const set = a.func([T.I32], []);
+  set.code.get(0).globalSet(limit);
+  a.export('set', set.index);
+  const check = a.func([T.I32], [T.I32]);
+  check.code.get(0).globalGet(limit).op(W.I32_GT_S).if().throw(tag).end();
+  check.code.get(0).i32Const(2).op(W.I32_MUL);
+  a.export('check', check.index);
+  const ea = instantiate(a);
+  // Module B: sum(n) = check(1) + … + check(n), or -1 when a check throws.
+  const b = new ModuleBuilder();
+  const chk = b.importFunc('a', 'check', [T.I32], [T.I32]);
+  const over = b.importTag('a', 'over', []);
+  const f = b.func([T.I32], [T.I32]);
+  const c = f.code;
+  const acc = c.local(T.I32);
+  const i = c.local(T.I32);
+  c.try();
+  c.loop();
+  c.get(i).i32Const(1).op(W.I32_ADD).tee(i).call(chk).get(acc).op(W.I32_ADD).set(acc);
+  c.get(i).get(0).op(W.I32_LT_S).brIf(0);
+  c.end();
+  c.catch(over);
+  c.i32Const(-1).set(acc);
+  c.end();
+  c.get(acc);
+  b.export('sum', f.index);
+  const eb = instantiate(b, { a: ea });
+  const sum = eb['sum'] as (n: number) => number;
+  (ea['set'] as (v: number) => void)(10);
+  assert.equal(sum(4), 20);
+  assert.equal(sum(11), -1);
+  (ea['set'] as (v: number) => void)(100);
+  assert.equal(sum(11), 132);
+});
+
 test('loads and stores on an imported shared memory are seen by JavaScript', () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
   const b = new ModuleBuilder();
